@@ -1,0 +1,3 @@
+"""porchain: a Proof-of-Reputation blockchain whose block producers form a DAO."""
+
+__version__ = "0.1.0"

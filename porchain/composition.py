@@ -1,0 +1,28 @@
+"""The composition root: which modules make up the rules a node runs.
+
+Core modules are listed here; other packages (governance) plug theirs in through the
+`porchain.modules` entry point group, so the core never imports them.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from porchain.consensus.modules import Module, Rules
+from porchain.consensus.transfer import TransferModule
+
+ENTRY_POINT_GROUP = "porchain.modules"
+
+
+def core_modules() -> list[Module]:
+    return [TransferModule()]
+
+
+def plugin_modules() -> list[Module]:
+    """Modules registered by installed packages, in entry point name order."""
+    found = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+    return [ep.load()() for ep in found]
+
+
+def default_rules() -> Rules:
+    return Rules([*core_modules(), *plugin_modules()])

@@ -1,0 +1,1 @@
+"""The consensus rules: short, pure functions of the state, in the consensus specs' manner."""

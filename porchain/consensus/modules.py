@@ -1,0 +1,92 @@
+"""The module interface: how a capability plugs transaction kinds and block hooks into the rules.
+
+Core porchain registers its own modules (transfers, and later the ASC, the beacon and pools);
+governance registers its modules the same way from the composition root, so the core never
+imports `governance`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from porchain.errors import InvalidTransaction
+from porchain.state.state import State
+from porchain.types.blocks import Header
+from porchain.types.codec import RLPItem
+from porchain.types.transactions import Transaction, kind_name
+
+P = TypeVar("P")
+
+
+@dataclass(slots=True)
+class BlockContext:
+    """What the rules know of the block being applied, and what it accumulates."""
+
+    header: Header
+    fees: int = 0
+
+
+class TxHandler(Generic[P]):
+    """The rules of one transaction kind. `validate` never changes state; `apply` cannot fail."""
+
+    kind: int
+
+    def decode(self, payload: list[RLPItem]) -> P:
+        """Decode the payload; raise InvalidTransaction when it is malformed."""
+        raise InvalidTransaction(f"{kind_name(self.kind)} has no payload decoder")
+
+    def spends(self, payload: P) -> int:
+        """`$` the sender needs beyond the fee (the mempool sums it over pending transactions)."""
+        return 0
+
+    def validate(self, state: State, tx: Transaction, payload: P) -> None:
+        """Raise InvalidTransaction when the transaction cannot apply to `state`."""
+
+    def apply(self, state: State, tx: Transaction, payload: P, ctx: BlockContext) -> None:
+        """Apply the transaction's effect; the envelope (nonce, fee) is already applied."""
+
+    def describe(self, payload: P) -> dict[str, Any]:
+        """The payload as JSON-ready fields for RPC and the CLI."""
+        return {}
+
+
+class Module:
+    """A capability: the kinds it handles and its begin/end-of-block hooks."""
+
+    name = "module"
+
+    def handlers(self) -> Iterable[TxHandler[Any]]:
+        return ()
+
+    def begin_block(self, state: State, ctx: BlockContext) -> None:
+        """Run before the block's transactions."""
+
+    def end_block(self, state: State, ctx: BlockContext) -> None:
+        """Run after the block's transactions."""
+
+
+class Rules:
+    """The composed rule set: modules in order, and the handler of each transaction kind."""
+
+    def __init__(self, modules: Iterable[Module]) -> None:
+        self.modules = tuple(modules)
+        self._handlers: dict[int, TxHandler[Any]] = {}
+        for module in self.modules:
+            for handler in module.handlers():
+                if handler.kind in self._handlers:
+                    raise ValueError(f"two modules handle {kind_name(handler.kind)}")
+                self._handlers[handler.kind] = handler
+
+    def handler(self, kind: int) -> TxHandler[Any]:
+        try:
+            return self._handlers[kind]
+        except KeyError:
+            raise InvalidTransaction(
+                f"unsupported transaction kind {kind_name(kind)} on this chain"
+            ) from None
+
+    @property
+    def kinds(self) -> frozenset[int]:
+        return frozenset(self._handlers)

@@ -1,0 +1,10 @@
+"""Protocol constants that no WSC can change (the tunable numbers live in `porchain.params`)."""
+
+PPM = 1_000_000
+
+# What is sent here is destroyed: it leaves the supply and earns no salary.
+INCINERATOR = bytes.fromhex("000000000000000000000000000000000000dead")
+
+# Salary indexes count `$` base units per REP base unit, scaled so that rounding loses at most
+# one base unit per account settlement (what rounding keeps stays in the salary reserve).
+SALARY_INDEX_SCALE = 10**27

@@ -1,0 +1,102 @@
+"""The on-disk backend: LevelDB through plyvel.
+
+plyvel's errors carry raw LevelDB messages; opening translates the common ones (another
+node holds the lock, no database yet, corruption) into a DatabaseError that says what to do.
+"""
+
+from collections.abc import Iterator, Mapping
+from itertools import takewhile
+from pathlib import Path
+
+import plyvel
+
+from porchain.db.abc import Database, require_bytes
+from porchain.errors import DatabaseError
+
+
+def _detail(exc: Exception) -> str:
+    """plyvel puts the LevelDB status in args[0] as bytes."""
+    arg = exc.args[0] if exc.args else exc
+    return arg.decode(errors="replace") if isinstance(arg, bytes) else str(arg)
+
+
+def _prefix_end(prefix: bytes) -> bytes | None:
+    """The smallest key above every key that starts with prefix; None if there is none."""
+    stem = prefix.rstrip(b"\xff")
+    return stem[:-1] + bytes([stem[-1] + 1]) if stem else None
+
+
+def _open(path: Path, create: bool) -> plyvel.DB:
+    if not create and not (path / "CURRENT").exists():
+        raise DatabaseError(f"no database at {path} (run `porchain init` first)")
+    try:
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return plyvel.DB(str(path), create_if_missing=create)
+    except plyvel.CorruptionError as exc:
+        raise DatabaseError(f"database at {path} is corrupt: {_detail(exc)}") from exc
+    except plyvel.IOError as exc:
+        if _detail(exc).startswith("IO error: lock "):
+            raise DatabaseError(
+                f"data directory {path} is in use by another porchain process (stop it first)"
+            ) from exc
+        raise DatabaseError(f"cannot open database at {path}: {_detail(exc)}") from exc
+    except plyvel.Error as exc:
+        if "does not exist" in _detail(exc):
+            raise DatabaseError(f"no database at {path} (run `porchain init` first)") from exc
+        raise DatabaseError(f"cannot open database at {path}: {_detail(exc)}") from exc
+    except OSError as exc:
+        raise DatabaseError(f"cannot open database at {path}: {exc}") from exc
+
+
+class LevelDB(Database):
+    """A LevelDB directory; with sync (the default) every write is flushed before returning."""
+
+    def __init__(self, path: Path, *, create: bool = True, sync: bool = True) -> None:
+        self.path = Path(path)
+        self._sync = sync
+        self._db = _open(self.path, create)
+
+    def _handle(self) -> plyvel.DB:
+        if self._db.closed:
+            raise DatabaseError(f"database at {self.path} is closed")
+        return self._db
+
+    def get(self, key: bytes) -> bytes | None:
+        require_bytes(key)
+        value: bytes | None = self._handle().get(key)
+        return value
+
+    def put(self, key: bytes, value: bytes) -> None:
+        require_bytes(key, value)
+        self._handle().put(key, value, sync=self._sync)
+
+    def delete(self, key: bytes) -> None:
+        require_bytes(key)
+        self._handle().delete(key, sync=self._sync)
+
+    def iterate(
+        self, prefix: bytes = b"", *, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        require_bytes(prefix)
+        # plyvel creates the LevelDB iterator (and its implicit snapshot) right here, at call time.
+        handle = self._handle()
+        if not reverse:
+            items: Iterator[tuple[bytes, bytes]] = handle.iterator(prefix=prefix or None)
+            return items
+        # plyvel 1.5's reverse iterator with a start bound (which prefix= sets) yields nothing
+        # when the last key in range equals the start, so bound only the top and stop ourselves.
+        items = handle.iterator(stop=_prefix_end(prefix), reverse=True)
+        return takewhile(lambda item: item[0].startswith(prefix), items)
+
+    def _commit(self, changes: Mapping[bytes, bytes | None]) -> None:
+        # One LevelDB write: it lands entirely or not at all, even across a crash.
+        with self._handle().write_batch(transaction=True, sync=self._sync) as batch:
+            for key, value in changes.items():
+                if value is None:
+                    batch.delete(key)
+                else:
+                    batch.put(key, value)
+
+    def close(self) -> None:
+        self._db.close()

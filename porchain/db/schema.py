@@ -1,0 +1,56 @@
+"""Every database key porchain writes, built in one place (after py-evm's `eth/db/schema.py`).
+
+Two layers of keys:
+- database keys, under a version prefix, for blocks, indexes, journals and node bookkeeping;
+- state keys: the logical keys of the state map. The lattice hash commits to (state key, value)
+  pairs, so state keys are part of consensus; they are stored under `STATE_PREFIX` in the database.
+"""
+
+from __future__ import annotations
+
+VERSION_PREFIX = b"p1/"
+
+# -- database keys ---------------------------------------------------------------------------
+
+STATE_PREFIX = VERSION_PREFIX + b"state/"
+HEAD_KEY = VERSION_PREFIX + b"head"
+GENESIS_KEY = VERSION_PREFIX + b"genesis"
+LTHASH_KEY = VERSION_PREFIX + b"lthash"
+CHAIN_CONFIG_KEY = VERSION_PREFIX + b"chain-config"
+
+
+def block_key(block_hash: bytes) -> bytes:
+    return VERSION_PREFIX + b"block/" + block_hash
+
+
+def canonical_key(number: int) -> bytes:
+    return VERSION_PREFIX + b"canon/" + number.to_bytes(8, "big")
+
+
+def tx_location_key(tx_hash: bytes) -> bytes:
+    return VERSION_PREFIX + b"txloc/" + tx_hash
+
+
+def journal_key(block_hash: bytes) -> bytes:
+    return VERSION_PREFIX + b"journal/" + block_hash
+
+
+def state_db_key(state_key: bytes) -> bytes:
+    return STATE_PREFIX + state_key
+
+
+# -- state keys (inside the state commitment) ------------------------------------------------
+
+CHAIN_STATE_KEY = b"chain"
+SALARY_STATE_KEY = b"salary"
+SUPPLY_STATE_KEY = b"supply"
+BEACON_STATE_KEY = b"beacon"
+ACTIVE_WSC_STATE_KEY = b"wsc/active"
+
+
+def account_state_key(address: bytes) -> bytes:
+    return b"acct/" + address
+
+
+def wsc_state_key(wsc_id: int) -> bytes:
+    return b"wsc/" + wsc_id.to_bytes(8, "big")

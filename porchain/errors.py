@@ -1,0 +1,41 @@
+"""The exception hierarchy: one family per layer, each message something a user can act on."""
+
+
+class PorchainError(Exception):
+    """Base of every error porchain raises on purpose."""
+
+
+class DecodeError(PorchainError):
+    """Bytes that are not a well-formed encoding of the expected object."""
+
+
+class InvalidSignature(PorchainError):
+    """A signature that is malformed, high-s, or does not recover to a key."""
+
+
+class InvalidTransaction(PorchainError):
+    """A transaction that must not enter a block or the mempool."""
+
+
+class InvalidBlock(PorchainError):
+    """A block that must not be imported; the chain is left untouched."""
+
+
+class InvalidGenesis(PorchainError):
+    """A genesis file that cannot start a chain."""
+
+
+class InvalidParameters(PorchainError):
+    """A WSC parameter set with unknown keys, out-of-range or inconsistent values."""
+
+
+class KeystoreError(PorchainError):
+    """A key file that cannot be read, decrypted or written."""
+
+
+class DatabaseError(PorchainError):
+    """A data directory that cannot be opened, or whose contents are inconsistent."""
+
+
+class MempoolFull(InvalidTransaction):
+    """The mempool is full and the transaction pays too little to evict another."""

@@ -1,0 +1,184 @@
+"""`State`: the chain state at one block, with one block's worth of changes on top.
+
+Rules read objects through `State` and change them in place; nothing reaches the database until
+`commit` writes the changed entries, the updated lattice hash and returns the undo journal, all
+into the caller's atomic write batch. A `State` that is never committed is a free scratch copy
+(the block builder and RPC reads use it that way).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Protocol, TypeVar
+
+import rlp
+
+from porchain.db import schema
+from porchain.db.abc import WriteBatch
+from porchain.errors import DatabaseError, DecodeError
+from porchain.params import WSCParams
+from porchain.state.lthash import LtHash
+from porchain.state.objects import (
+    Account,
+    ActiveWsc,
+    Beacon,
+    ChainInfo,
+    Salary,
+    StateObject,
+    Supply,
+    WscRecord,
+)
+from porchain.types.codec import decode_bytes, decode_list, rlp_decode
+
+T = TypeVar("T", bound=StateObject)
+
+
+class Readable(Protocol):
+    """A database or a write batch: anything state can be read from."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+
+Change = tuple[bytes, bytes | None, bytes | None]  # state key, old value, new value
+JournalEntry = tuple[bytes, bytes | None]  # state key, value before the block
+
+
+class State:
+    def __init__(self, db: Readable, lthash: LtHash | None = None) -> None:
+        self._db = db
+        self._lthash = lthash if lthash is not None else load_lthash(db)
+        self._entries: dict[bytes, tuple[bytes | None, StateObject]] = {}
+
+    # -- typed access ------------------------------------------------------------------------
+
+    def get(self, key: bytes, cls: type[T]) -> T:
+        entry = self._entries.get(key)
+        if entry is not None:
+            return entry[1]  # type: ignore[return-value]
+        raw = self._db.get(schema.state_db_key(key))
+        try:
+            obj = cls.decode(raw) if raw is not None else cls()
+        except DecodeError as exc:
+            raise DatabaseError(f"corrupt state entry {key!r}: {exc}") from None
+        self._entries[key] = (raw, obj)
+        return obj
+
+    def set(self, key: bytes, obj: StateObject) -> None:
+        """Replace an entry's object (for values rebuilt rather than changed in place)."""
+        if key not in self._entries:
+            self.get(key, type(obj))
+        self._entries[key] = (self._entries[key][0], obj)
+
+    def account(self, address: bytes) -> Account:
+        return self.get(schema.account_state_key(address), Account)
+
+    @property
+    def chain(self) -> ChainInfo:
+        return self.get(schema.CHAIN_STATE_KEY, ChainInfo)
+
+    @property
+    def supply(self) -> Supply:
+        return self.get(schema.SUPPLY_STATE_KEY, Supply)
+
+    @property
+    def salary(self) -> Salary:
+        return self.get(schema.SALARY_STATE_KEY, Salary)
+
+    @property
+    def beacon(self) -> Beacon:
+        return self.get(schema.BEACON_STATE_KEY, Beacon)
+
+    @property
+    def wsc_id(self) -> int:
+        return self.get(schema.ACTIVE_WSC_STATE_KEY, ActiveWsc).wsc_id
+
+    def wsc(self, wsc_id: int) -> WscRecord:
+        return self.get(schema.wsc_state_key(wsc_id), WscRecord)
+
+    @property
+    def params(self) -> WSCParams:
+        """The parameters of the active WSC."""
+        record = self.wsc(self.wsc_id)
+        if record.is_empty():
+            raise DatabaseError(f"state has no WSC #{self.wsc_id} (not initialised?)")
+        return _decode_params(record.params_json)
+
+    # -- commitment --------------------------------------------------------------------------
+
+    def changes(self) -> list[Change]:
+        out = []
+        for key, (old, obj) in self._entries.items():
+            new = None if obj.is_empty() else obj.encode()
+            if new != old:
+                out.append((key, old, new))
+        return out
+
+    def _updated_lthash(self, changes: list[Change]) -> LtHash:
+        lthash = self._lthash.copy()
+        lthash.update(
+            added=[(k, new) for k, _, new in changes if new is not None],
+            removed=[(k, old) for k, old, _ in changes if old is not None],
+        )
+        return lthash
+
+    def root(self) -> bytes:
+        return self._updated_lthash(self.changes()).root()
+
+    def commit(self, batch: WriteBatch) -> tuple[bytes, list[JournalEntry]]:
+        """Write the changes into `batch`; return the new state root and the undo journal."""
+        changes = self.changes()
+        lthash = self._updated_lthash(changes)
+        for key, _, new in changes:
+            if new is None:
+                batch.delete(schema.state_db_key(key))
+            else:
+                batch.put(schema.state_db_key(key), new)
+        batch.put(schema.LTHASH_KEY, lthash.to_bytes())
+        self._lthash = lthash
+        self._entries = {key: (obj_raw(obj), obj) for key, (_, obj) in self._entries.items()}
+        return lthash.root(), [(key, old) for key, old, _ in changes]
+
+
+def obj_raw(obj: StateObject) -> bytes | None:
+    return None if obj.is_empty() else obj.encode()
+
+
+@lru_cache(maxsize=16)
+def _decode_params(params_json: bytes) -> WSCParams:
+    return WSCParams.decode(params_json)
+
+
+def load_lthash(db: Readable) -> LtHash:
+    raw = db.get(schema.LTHASH_KEY)
+    return LtHash() if raw is None else LtHash.from_bytes(raw)
+
+
+def encode_journal(journal: list[JournalEntry]) -> bytes:
+    return rlp.encode([[key, old or b""] for key, old in journal])
+
+
+def decode_journal(data: bytes) -> list[JournalEntry]:
+    items = decode_list(rlp_decode(data, "journal"), None, "journal")
+    out = []
+    for item in items:
+        key, old = decode_list(item, 2, "journal entry")
+        out.append((decode_bytes(key, "key", 256), decode_bytes(old, "value", 2**30) or None))
+    return out
+
+
+def undo_journal(batch: WriteBatch, journal: list[JournalEntry]) -> bytes:
+    """Restore every entry a block changed to its value before the block; return the old root."""
+    lthash = load_lthash(batch)
+    added, removed = [], []
+    for key, old in journal:
+        current = batch.get(schema.state_db_key(key))
+        if current is not None:
+            removed.append((key, current))
+        if old is None:
+            batch.delete(schema.state_db_key(key))
+        else:
+            added.append((key, old))
+            batch.put(schema.state_db_key(key), old)
+    lthash.update(added=added, removed=removed)
+    batch.put(schema.LTHASH_KEY, lthash.to_bytes())
+    return lthash.root()

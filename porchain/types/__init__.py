@@ -1,0 +1,1 @@
+"""Wire types: RLP transactions, headers and blocks (thin classes with cached hashes)."""
