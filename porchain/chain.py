@@ -16,6 +16,7 @@ from porchain.consensus.modules import BlockContext, Rules
 from porchain.consensus.transition import process_block
 from porchain.db import schema
 from porchain.db.abc import Database, WriteBatch
+from porchain.db.memory import MemoryDB
 from porchain.errors import DatabaseError, DecodeError, InvalidBlock
 from porchain.genesis import Genesis
 from porchain.state.lthash import LtHash
@@ -51,7 +52,7 @@ class Chain:
     @classmethod
     def initialize(cls, db: Database, genesis: Genesis, rules: Rules) -> Chain:
         """Write the genesis block and state; idempotent for the same genesis."""
-        state = State(db, LtHash())
+        state = State(MemoryDB(), LtHash())  # built apart, so existing data cannot leak in
         genesis.build_state(state)
         header = genesis.header(state.root())
         existing = db.get(schema.GENESIS_KEY)

@@ -21,8 +21,10 @@ from porchain.units import format_amount
 # -- transactions -------------------------------------------------------------------------------
 
 
-def validate_transaction(state: State, tx: Transaction, rules: Rules) -> tuple[TxHandler[Any], Any]:
-    """Check `tx` against `state` without changing it; return its handler and decoded payload."""
+def validate_transaction_form(
+    state: State, tx: Transaction, rules: Rules
+) -> tuple[TxHandler[Any], Any]:
+    """Checks that do not depend on the sender's account: chain, size, fee, kind, signature."""
     params = state.params
     if tx.chain_id != state.chain.chain_id:
         raise InvalidTransaction(
@@ -41,20 +43,34 @@ def validate_transaction(state: State, tx: Transaction, rules: Rules) -> tuple[T
         )
     handler = rules.handler(tx.kind)
     payload = handler.decode(tx.payload)
-    account = state.account(tx.sender)
-    if tx.nonce < account.nonce:
+    tx.sender  # noqa: B018 -- recovers the sender, raising InvalidTransaction on a bad signature
+    return handler, payload
+
+
+def check_nonce(next_nonce: int, nonce: int) -> None:
+    if nonce < next_nonce:
         raise InvalidTransaction(
-            f"nonce too low: {tx.nonce} was already used, next is {account.nonce} (replayed?)"
+            f"nonce too low: {nonce} was already used, next is {next_nonce} (replayed?)"
         )
-    if tx.nonce > account.nonce:
-        raise InvalidTransaction(f"nonce gap: next nonce is {account.nonce}, got {tx.nonce}")
-    needed = tx.fee + handler.spends(payload)
-    available = spendable_balance(state, account)
+    if nonce > next_nonce:
+        raise InvalidTransaction(f"nonce gap: next nonce is {next_nonce}, got {nonce}")
+
+
+def check_funds(state: State, sender: bytes, needed: int, *, pending: int = 0) -> None:
+    available = spendable_balance(state, state.account(sender))
     if available < needed:
+        also = f" (with {pending} pending transactions)" if pending else ""
         raise InvalidTransaction(
-            f"insufficient funds: {to_checksum_address(tx.sender)} has {format_amount(available)} $"
-            f", needs {format_amount(needed)} $"
+            f"insufficient funds: {to_checksum_address(sender)} has {format_amount(available)} $"
+            f", needs {format_amount(needed)} ${also}"
         )
+
+
+def validate_transaction(state: State, tx: Transaction, rules: Rules) -> tuple[TxHandler[Any], Any]:
+    """Check `tx` against `state` without changing it; return its handler and decoded payload."""
+    handler, payload = validate_transaction_form(state, tx, rules)
+    check_nonce(state.account(tx.sender).nonce, tx.nonce)
+    check_funds(state, tx.sender, tx.fee + handler.spends(payload))
     handler.validate(state, tx, payload)
     return handler, payload
 

@@ -46,7 +46,7 @@ JournalEntry = tuple[bytes, bytes | None]  # state key, value before the block
 class State:
     def __init__(self, db: Readable, lthash: LtHash | None = None) -> None:
         self._db = db
-        self._lthash = lthash if lthash is not None else load_lthash(db)
+        self._lthash = lthash  # loaded when first needed: reads never need it
         self._entries: dict[bytes, tuple[bytes | None, StateObject]] = {}
 
     # -- typed access ------------------------------------------------------------------------
@@ -114,6 +114,8 @@ class State:
         return out
 
     def _updated_lthash(self, changes: list[Change]) -> LtHash:
+        if self._lthash is None:
+            self._lthash = load_lthash(self._db)
         lthash = self._lthash.copy()
         lthash.update(
             added=[(k, new) for k, _, new in changes if new is not None],

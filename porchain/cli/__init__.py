@@ -1,0 +1,1 @@
+"""The `porchain` command line (click)."""

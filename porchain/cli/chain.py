@@ -1,0 +1,132 @@
+"""`porchain chain head|block|account|tx`: query a running node over RPC."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from porchain.cli.common import emit, fields, home, output_option, rpc_client, rpc_option
+from porchain.cli.genesis import resolve_account
+from porchain.rpc.format import hex0x
+from porchain.units import format_amount
+
+
+def amount(value: str, unit: str) -> str:
+    return f"{format_amount(int(value))} {unit}"
+
+
+@click.group()
+def chain() -> None:
+    """Query the chain through a node's RPC."""
+
+
+@chain.command("head")
+@rpc_option
+@output_option
+@click.pass_context
+def chain_head(ctx: click.Context, rpc_url: str | None, output: str) -> None:
+    """The head block."""
+    block = rpc_client(ctx, rpc_url).call("por_getBlockByNumber", "latest")
+    emit(output, block, render_block)
+
+
+@chain.command("block")
+@click.argument("block_id", default="latest")
+@click.option("--full", is_flag=True, help="Include whole transactions.")
+@rpc_option
+@output_option
+@click.pass_context
+def chain_block(
+    ctx: click.Context, block_id: str, full: bool, rpc_url: str | None, output: str
+) -> None:
+    """A block by number, hash (0x...), "latest" or "earliest"."""
+    client = rpc_client(ctx, rpc_url)
+    if block_id.startswith("0x"):
+        block = client.call("por_getBlockByHash", block_id, full)
+    elif block_id.isdigit():
+        block = client.call("por_getBlockByNumber", int(block_id), full)
+    elif block_id in ("latest", "earliest"):
+        block = client.call("por_getBlockByNumber", block_id, full)
+    else:
+        raise click.BadParameter("a number, a 0x hash, latest or earliest", param_hint="BLOCK_ID")
+    if block is None:
+        raise click.ClickException(f"no block {block_id}")
+    emit(output, block, render_block)
+
+
+def render_block(block: dict[str, Any]) -> None:
+    fields(
+        [
+            ("number", block["number"]),
+            ("hash", block["hash"]),
+            ("parent", block["parent_hash"]),
+            ("slot", block["slot"]),
+            ("producer", block["producer"]),
+            ("state root", block["state_root"]),
+            ("wsc", f"#{block['wsc_id']}"),
+            ("size", f"{block['size']} bytes"),
+            ("fees", amount(block["fees"], "$")),
+            ("transactions", block["tx_count"]),
+        ]
+    )
+    for tx in block["transactions"]:
+        click.echo(f"  {tx['hash'] if isinstance(tx, dict) else tx}")
+
+
+@chain.command("account")
+@click.argument("account")
+@rpc_option
+@output_option
+@click.pass_context
+def chain_account(ctx: click.Context, account: str, rpc_url: str | None, output: str) -> None:
+    """Balances and REP of ACCOUNT (an address or a key name)."""
+    address = resolve_account(home(ctx), account)
+    data = rpc_client(ctx, rpc_url).call("por_getAccount", hex0x(address))
+
+    def render(d: dict[str, Any]) -> None:
+        fields(
+            [
+                ("address", d["address"]),
+                ("nonce", d["nonce"]),
+                ("balance", amount(d["balance"], "$")),
+                ("salary (claimable)", amount(d["salary_claimable"], "$")),
+                ("spendable", amount(d["spendable"], "$")),
+                ("REP free", amount(d["rep"], "REP")),
+                ("REP encumbered", amount(d["rep_encumbered"], "REP")),
+                ("REP pending", amount(d["rep_pending"], "REP")),
+                ("REP staked", amount(d["rep_staked"], "REP")),
+                ("gREP", amount(d["grep"], "gREP")),
+            ]
+        )
+
+    emit(output, data, render)
+
+
+@chain.command("tx")
+@click.argument("tx_hash")
+@rpc_option
+@output_option
+@click.pass_context
+def chain_tx(ctx: click.Context, tx_hash: str, rpc_url: str | None, output: str) -> None:
+    """A transaction by hash, with its block and status."""
+    data = rpc_client(ctx, rpc_url).call("por_getTransaction", tx_hash)
+    if data is None:
+        raise click.ClickException(f"unknown transaction {tx_hash}")
+
+    def render(d: dict[str, Any]) -> None:
+        rows = [
+            ("hash", d["hash"]),
+            ("status", d["status"]),
+            ("kind", d["kind"]),
+            ("from", d["from"]),
+            ("nonce", d["nonce"]),
+            ("fee", amount(d["fee"], "$")),
+        ]
+        if d["block_number"] is not None:
+            rows.append(("block", f"#{d['block_number']} {d['block_hash']}"))
+        for key, value in (d["payload"] or {}).items():
+            rows.append((f"  {key}", value))
+        fields(rows)
+
+    emit(output, data, render)

@@ -1,0 +1,97 @@
+"""`porchain db verify|export|import`: offline work on a stopped node's data directory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.progress import Progress
+
+from porchain.chain import Chain
+from porchain.cli.common import emit, fields, home, output_option
+from porchain.composition import default_rules
+from porchain.db.level import LevelDB
+from porchain.history import export_blocks, import_blocks, read_blocks
+from porchain.rpc.format import hex0x
+from porchain.verify import verify_chain
+
+PLAIN_PROGRESS_EVERY = 100
+
+
+def open_chain(ctx: click.Context) -> tuple[LevelDB, Chain]:
+    db = LevelDB(home(ctx).chaindata, create=False)
+    try:
+        return db, Chain(db, default_rules())
+    except BaseException:
+        db.close()
+        raise
+
+
+@click.group()
+def db() -> None:
+    """Offline database tools (stop the node first)."""
+
+
+@db.command("verify")
+@output_option
+@click.pass_context
+def db_verify(ctx: click.Context, output: str) -> None:
+    """Check canonical links and recompute the state commitment from every entry."""
+    database, chain = open_chain(ctx)
+    with database:
+        report = verify_chain(chain)
+    data = {
+        "ok": True,
+        "head": report.head_number,
+        "head_hash": hex0x(report.head_hash),
+        "state_entries": report.state_entries,
+        "state_root": hex0x(report.state_root),
+    }
+    emit(output, data, lambda d: fields(list(d.items())))
+
+
+@db.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--from", "start", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--to", "end", type=click.IntRange(1), help="Last block (default: the head).")
+@output_option
+@click.pass_context
+def db_export(ctx: click.Context, path: Path, start: int, end: int | None, output: str) -> None:
+    """Write canonical blocks to a history file."""
+    database, chain = open_chain(ctx)
+    with database:
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("wb") as out:
+            count = export_blocks(chain, out, start, end)
+        tmp.replace(path)
+    emit(output, {"path": str(path), "blocks": count}, lambda d: fields(list(d.items())))
+
+
+@db.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@output_option
+@click.pass_context
+def db_import(ctx: click.Context, path: Path, output: str) -> None:
+    """Import a history file, validating every block; safe to interrupt and run again."""
+    database, chain = open_chain(ctx)
+    count = 0
+    with database, path.open("rb") as source:
+        imported = import_blocks(chain, read_blocks(source, chain.genesis_hash))
+        if sys.stderr.isatty():
+            with Progress(transient=True) as progress:
+                task = progress.add_task("importing", total=None)
+                for block in imported:
+                    count += 1
+                    progress.update(task, advance=1, description=f"#{block.number}")
+        else:
+            for block in imported:
+                count += 1
+                if count % PLAIN_PROGRESS_EVERY == 0:
+                    click.echo(f"imported #{block.number}", err=True)
+        head = chain.head
+    emit(
+        output,
+        {"imported": count, "head": head.number, "head_hash": hex0x(head.hash)},
+        lambda d: fields(list(d.items())),
+    )

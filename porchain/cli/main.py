@@ -1,0 +1,52 @@
+"""`porchain`: the root command. Errors print as one line and exit non-zero, no traceback."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from porchain import __version__
+from porchain.cli import chain, db, genesis, keys, node, tx
+from porchain.cli.common import DEFAULT_DATADIR, Home
+from porchain.errors import PorchainError
+from porchain.logs import configure_logging
+
+
+class PorchainGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PorchainError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            click.echo(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+            sys.exit(1)
+
+
+@click.group(cls=PorchainGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--datadir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="PORCHAIN_DATADIR",
+    default=DEFAULT_DATADIR,
+    show_default=True,
+    help="Node data directory (keystore, chain database, genesis).",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__, prog_name="porchain")
+@click.pass_context
+def cli(ctx: click.Context, datadir: Path, verbose: int) -> None:
+    """porchain: a Proof-of-Reputation chain whose block producers form a DAO."""
+    ctx.obj = Home(datadir.expanduser())
+    configure_logging(verbose)
+
+
+for group in (keys.keys, genesis.genesis, genesis.init, node.node, tx.tx, chain.chain, db.db):
+    cli.add_command(group)
+
+logging.captureWarnings(True)

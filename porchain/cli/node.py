@@ -1,0 +1,119 @@
+"""`porchain node run`: run a node on the data directory until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import click
+import trio
+
+from porchain.chain import Chain
+from porchain.cli.common import Home, home, password_option, unlock_key
+from porchain.cli.keys import LIGHT_SCRYPT_N
+from porchain.clock import SlotClock
+from porchain.composition import default_rules
+from porchain.crypto.keys import PrivateKey, to_checksum_address
+from porchain.db.level import LevelDB
+from porchain.genesis import Genesis
+from porchain.node import DEFAULT_RPC_PORT, Node, NodeConfig, run_until_signalled
+
+log = logging.getLogger("porchain.node")
+
+DEV_ACCOUNTS = ("dev", "alice", "bob", "carol")
+DEV_BALANCE = "1000000"
+DEV_PRODUCER_REP = "1000"
+DEV_CHAIN_ID = 1337
+
+
+@click.group()
+def node() -> None:
+    """Run a node."""
+
+
+@node.command("run")
+@click.option("--key", "key_name", help="Producer key (name or address) to produce blocks with.")
+@password_option
+@click.option("--rpc-host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--rpc-port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_RPC_PORT,
+    show_default=True,
+    help="0 picks a free port.",
+)
+@click.option("--no-rpc", is_flag=True, help="Do not serve JSON-RPC.")
+@click.option("--mempool-size", type=click.IntRange(1), default=10_000, show_default=True)
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="Single-node dev chain: create keys (empty password) and a genesis in the "
+    "data directory on first run (default DATADIR/dev), then produce every slot.",
+)
+@click.pass_context
+def node_run(
+    ctx: click.Context,
+    key_name: str | None,
+    password_file: Path | None,
+    rpc_host: str,
+    rpc_port: int,
+    no_rpc: bool,
+    mempool_size: int,
+    dev: bool,
+) -> None:
+    """Run the node: produce blocks on its slots and serve RPC."""
+    h = home(ctx)
+    key: PrivateKey | None = None
+    if dev:
+        if ctx.find_root().get_parameter_source("datadir").name == "DEFAULT":
+            h = Home(h.datadir / "dev")
+            ctx.find_root().obj = h
+        key = setup_dev_chain(h)
+    elif key_name is not None:
+        key = unlock_key(ctx, key_name, password_file)
+    with LevelDB(h.chaindata, create=False) as db:
+        chain = Chain(db, default_rules())
+        config = NodeConfig(
+            rpc_host=rpc_host,
+            rpc_port=None if no_rpc else rpc_port,
+            mempool_max_txs=mempool_size,
+            info_file=h.info_file,
+        )
+        try:
+            trio.run(_run, chain, key, config)
+        finally:
+            h.info_file.unlink(missing_ok=True)
+    log.info("stopped head=#%d", chain.head.number)
+
+
+async def _run(chain: Chain, key: PrivateKey | None, config: NodeConfig) -> None:
+    state = chain.state()
+    clock = SlotClock(state.chain.genesis_time_ms, state.params.slot_ms)
+    await run_until_signalled(Node(chain, clock, key=key, config=config))
+
+
+def setup_dev_chain(h: Home) -> PrivateKey:
+    """Create the dev keys, genesis and database once; return the producer key."""
+    keystore = h.keystore
+    existing = {entry.name for entry in keystore.list()}
+    for name in DEV_ACCOUNTS:
+        if name not in existing:
+            keystore.create("", name=name, scrypt_n=LIGHT_SCRYPT_N)
+    producer = keystore.unlock("dev", "")
+    if not h.chaindata.exists():
+        alloc = {
+            to_checksum_address(keystore.find(name).address): {"balance": DEV_BALANCE}
+            for name in DEV_ACCOUNTS
+        }
+        alloc[to_checksum_address(producer.address)]["rep_encumbered"] = DEV_PRODUCER_REP
+        genesis = Genesis.from_json(
+            {"chain_id": DEV_CHAIN_ID, "genesis_time": int(time.time() * 1000), "alloc": alloc}
+        )
+        h.datadir.mkdir(parents=True, exist_ok=True)
+        h.genesis_file.write_text(json.dumps(genesis.to_json(), indent=2) + "\n")
+        with LevelDB(h.chaindata) as db:
+            Chain.initialize(db, genesis, default_rules())
+        log.info("dev chain created datadir=%s accounts=%s", h.datadir, ",".join(DEV_ACCOUNTS))
+    return producer

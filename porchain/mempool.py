@@ -1,0 +1,156 @@
+"""The mempool: validated pending transactions, ordered for the builder (PROTOCOL section 7).
+
+Each sender's transactions are kept contiguous from its account nonce, so every one of them can
+be included in order. Priority is fee per byte (ties: lower hash); a pending transaction is
+replaced by one with the same (sender, nonce) paying at least `replace_bump_ppm` more; when full,
+the lowest-paying tail transaction is evicted for a better one.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from porchain.consensus.modules import Rules
+from porchain.consensus.transition import check_funds, check_nonce, validate_transaction_form
+from porchain.errors import InvalidTransaction, MempoolFull
+from porchain.state.state import State
+from porchain.types.transactions import Transaction
+from porchain.units import format_amount
+
+MAX_TXS = 10_000
+REPLACE_BUMP_PPM = 100_000  # a replacement pays at least 10% more
+
+
+@dataclass(slots=True)
+class PendingTx:
+    tx: Transaction
+    spends: int  # `$` beyond the fee
+    first_seen_ms: int
+
+
+class Mempool:
+    def __init__(
+        self, rules: Rules, *, max_txs: int = MAX_TXS, replace_bump_ppm: int = REPLACE_BUMP_PPM
+    ) -> None:
+        self.rules = rules
+        self.max_txs = max_txs
+        self.replace_bump_ppm = replace_bump_ppm
+        self._by_hash: dict[bytes, PendingTx] = {}
+        self._by_sender: dict[bytes, dict[int, PendingTx]] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_hash)
+
+    def __contains__(self, tx_hash: bytes) -> bool:
+        return tx_hash in self._by_hash
+
+    def get(self, tx_hash: bytes) -> Transaction | None:
+        pending = self._by_hash.get(tx_hash)
+        return None if pending is None else pending.tx
+
+    def transactions(self) -> list[Transaction]:
+        return list(self.candidates())
+
+    def pending_count(self, sender: bytes) -> int:
+        return len(self._by_sender.get(sender, ()))
+
+    # -- admission -----------------------------------------------------------------------------
+
+    def add(self, tx: Transaction, state: State, now_ms: int) -> None:
+        """Validate `tx` against the head `state` and the sender's pending transactions."""
+        if tx.hash in self._by_hash:
+            raise InvalidTransaction("transaction is already in the mempool")
+        handler, payload = validate_transaction_form(state, tx, self.rules)
+        queue = self._by_sender.get(tx.sender, {})
+        next_nonce = state.account(tx.sender).nonce
+        replaced = queue.get(tx.nonce)
+        if replaced is not None:
+            self._check_replacement(replaced.tx, tx)
+        elif tx.nonce < next_nonce:
+            check_nonce(next_nonce, tx.nonce)
+        else:  # the nonce right after the sender's pending transactions
+            check_nonce(next_nonce + len(queue), tx.nonce)
+        spends = handler.spends(payload)
+        others = [p for n, p in queue.items() if n != tx.nonce]
+        needed = tx.fee + spends + sum(p.tx.fee + p.spends for p in others)
+        check_funds(state, tx.sender, needed, pending=len(others))
+        handler.validate(state, tx, payload)
+        if replaced is None and len(self._by_hash) >= self.max_txs:
+            self._evict_for(tx)
+        if replaced is not None:
+            del self._by_hash[replaced.tx.hash]
+        entry = PendingTx(tx, spends, now_ms)
+        self._by_sender.setdefault(tx.sender, {})[tx.nonce] = entry
+        self._by_hash[tx.hash] = entry
+
+    def _check_replacement(self, old: Transaction, new: Transaction) -> None:
+        floor = old.fee + old.fee * self.replace_bump_ppm // 1_000_000
+        if new.fee < floor:
+            raise InvalidTransaction(
+                f"replacement fee too low: nonce {new.nonce} is pending with fee "
+                f"{format_amount(old.fee)} $, a replacement must pay at least "
+                f"{format_amount(floor)} $"
+            )
+
+    def _evict_for(self, tx: Transaction) -> None:
+        """Make room by dropping the cheapest sender tail, if `tx` pays more per byte."""
+        tails = [queue[max(queue)] for queue in self._by_sender.values()]
+        cheapest = min(tails, key=lambda p: (p.tx.fee_per_byte, p.tx.hash))
+        if cheapest.tx.fee_per_byte >= tx.fee_per_byte:
+            raise MempoolFull(
+                f"mempool is full ({self.max_txs} transactions); pay more than "
+                f"{cheapest.tx.fee_per_byte:.1f} base units per byte to enter"
+            )
+        self._drop(cheapest.tx)
+
+    # -- removal -------------------------------------------------------------------------------
+
+    def _drop(self, tx: Transaction) -> None:
+        """Remove `tx` and the sender's later transactions, which can no longer be included."""
+        queue = self._by_sender.get(tx.sender, {})
+        for nonce in [n for n in queue if n >= tx.nonce]:
+            del self._by_hash[queue.pop(nonce).tx.hash]
+        if not queue:
+            self._by_sender.pop(tx.sender, None)
+
+    def remove(self, txs: Iterable[Transaction]) -> None:
+        for tx in txs:
+            if tx.hash in self._by_hash:
+                self._drop(tx)
+
+    def on_new_head(self, included: Iterable[Transaction], state: State) -> None:
+        """Forget transactions a new block included, and any whose nonce the chain passed."""
+        senders = set()
+        for tx in included:
+            pending = self._by_hash.pop(tx.hash, None)
+            if pending is not None:
+                self._by_sender[tx.sender].pop(tx.nonce, None)
+            senders.add(tx.sender)
+        for sender in senders & set(self._by_sender):
+            queue = self._by_sender[sender]
+            next_nonce = state.account(sender).nonce
+            for nonce in [n for n in queue if n < next_nonce]:
+                del self._by_hash[queue.pop(nonce).tx.hash]
+            if not queue:
+                del self._by_sender[sender]
+
+    # -- ordering ------------------------------------------------------------------------------
+
+    def candidates(self) -> Iterator[Transaction]:
+        """Pending transactions by fee per byte, each sender's in nonce order."""
+        queues = {s: sorted(q.items()) for s, q in self._by_sender.items()}
+        heap = [(-q[0][1].tx.fee_per_byte, q[0][1].tx.hash, s, 0) for s, q in queues.items()]
+        heapq.heapify(heap)
+        while heap:
+            _, _, sender, index = heapq.heappop(heap)
+            queue = queues[sender]
+            yield queue[index][1].tx
+            if index + 1 < len(queue):
+                nxt = queue[index + 1][1].tx
+                heapq.heappush(heap, (-nxt.fee_per_byte, nxt.hash, sender, index + 1))
+
+    def first_seen_ms(self, tx_hash: bytes) -> int | None:
+        pending = self._by_hash.get(tx_hash)
+        return None if pending is None else pending.first_seen_ms

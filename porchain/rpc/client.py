@@ -1,0 +1,56 @@
+"""A small synchronous JSON-RPC client for the CLI and tools (stdlib HTTP, no event loop)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from porchain.errors import PorchainError
+
+
+class RPCClientError(PorchainError):
+    """The node could not be reached or answered something that is not JSON-RPC."""
+
+
+class RemoteError(PorchainError):
+    """The node answered the call with a JSON-RPC error."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RPCClient:
+    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+        self.url = url
+        self.timeout = timeout
+        self._ids = itertools.count(1)
+
+    def call(self, method: str, *params: Any) -> Any:
+        body = json.dumps(
+            {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+        ).encode()
+        request = urllib.request.Request(
+            self.url, data=body, headers={"content-type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                answer = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise RPCClientError(f"node at {self.url} answered HTTP {exc.code}") from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise RPCClientError(
+                f"cannot reach a node at {self.url} ({reason}); is it running? (--rpc URL)"
+            ) from None
+        except json.JSONDecodeError:
+            raise RPCClientError(f"{self.url} did not answer JSON") from None
+        if not isinstance(answer, dict) or ("result" not in answer and "error" not in answer):
+            raise RPCClientError(f"{self.url} did not answer JSON-RPC 2.0")
+        if "error" in answer:
+            error = answer["error"]
+            raise RemoteError(error.get("code", 0), error.get("message", "unknown error"))
+        return answer["result"]

@@ -1,0 +1,26 @@
+"""JSON-RPC error codes and the exception methods raise to answer with one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+TX_REJECTED = -32000
+MEMPOOL_FULL = -32001
+
+
+class RPCError(Exception):
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+class InvalidParams(RPCError):
+    def __init__(self, message: str) -> None:
+        super().__init__(INVALID_PARAMS, f"invalid params: {message}")

@@ -1,0 +1,101 @@
+"""The `por_` namespace: chain, blocks, accounts and transactions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from porchain import __version__
+from porchain.crypto.keys import to_checksum_address
+from porchain.rpc import params
+from porchain.rpc.format import account_json, block_json, hex0x, tx_json
+from porchain.types.blocks import Block
+
+if TYPE_CHECKING:
+    from porchain.node import Node
+
+
+class PorApi:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.chain = node.chain
+
+    def _block_json(self, block: Block | None, full: Any) -> dict[str, Any] | None:
+        if block is None:
+            return None
+        state = self.chain.state()
+        return block_json(
+            block,
+            self.chain.rules,
+            state.chain.genesis_time_ms,
+            state.params.slot_ms,
+            full=params.boolean(full, "full_transactions"),
+        )
+
+    def por_chainId(self) -> int:
+        return self.chain.state().chain.chain_id
+
+    def por_blockNumber(self) -> int:
+        return self.chain.head.number
+
+    def por_getBlockByNumber(self, block: Any = "latest", full: Any = False) -> dict | None:
+        tags = {"latest": self.chain.head.number, "earliest": 0}
+        number = params.block_number(block, tags)
+        return self._block_json(self.chain.get_block_by_number(number), full)
+
+    def por_getBlockByHash(self, block_hash: Any, full: Any = False) -> dict | None:
+        block_hash = params.hex_bytes(block_hash, "block hash", 32)
+        return self._block_json(self.chain.get_block(block_hash), full)
+
+    def por_getAccount(self, address: Any) -> dict[str, Any]:
+        raw = params.address(address)
+        state = self.chain.state()
+        account = state.account(raw)
+        return account_json(state, raw, account, self.node.mempool.pending_count(raw))
+
+    def por_sendRawTransaction(self, raw: Any) -> str:
+        tx = self.node.submit_transaction(params.hex_bytes(raw, "raw transaction"))
+        return hex0x(tx.hash)
+
+    def por_getTransaction(self, tx_hash: Any) -> dict[str, Any] | None:
+        tx_hash = params.hex_bytes(tx_hash, "transaction hash", 32)
+        location = self.chain.get_tx_location(tx_hash)
+        if location is not None:
+            block = self.chain.get_block(location.block_hash)
+            assert block is not None
+            out = tx_json(block.transactions[location.index], self.chain.rules)
+            out.update(
+                status="included",
+                block_hash=hex0x(block.hash),
+                block_number=block.number,
+                index=location.index,
+            )
+            return out
+        pending = self.node.mempool.get(tx_hash)
+        if pending is None:
+            return None
+        out = tx_json(pending, self.chain.rules)
+        out.update(status="pending", block_hash=None, block_number=None, index=None)
+        return out
+
+    def por_pendingTransactions(self) -> list[dict[str, Any]]:
+        return [tx_json(tx, self.chain.rules) for tx in self.node.mempool.transactions()]
+
+    def por_getParams(self) -> dict[str, Any]:
+        state = self.chain.state()
+        return {"wsc_id": state.wsc_id, "params": state.params.to_dict()}
+
+    def por_nodeInfo(self) -> dict[str, Any]:
+        head = self.chain.head
+        state = self.chain.state()
+        return {
+            "version": __version__,
+            "chain_id": state.chain.chain_id,
+            "genesis_hash": hex0x(self.chain.genesis_hash),
+            "genesis_time_ms": state.chain.genesis_time_ms,
+            "head": {"number": head.number, "hash": hex0x(head.hash), "slot": head.slot},
+            "current_slot": self.node.clock.current_slot(),
+            "wsc_id": state.wsc_id,
+            "producer": to_checksum_address(self.node.address) if self.node.address else None,
+            "mempool_size": len(self.node.mempool),
+            "rpc": self.node.rpc_url,
+        }

@@ -1,0 +1,46 @@
+"""Parsing of RPC parameters; every failure is InvalidParams with what was expected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from porchain.crypto.keys import parse_address
+from porchain.errors import DecodeError
+from porchain.rpc.errors import InvalidParams
+
+
+def hex_bytes(value: Any, name: str, size: int | None = None) -> bytes:
+    if not isinstance(value, str) or not value.startswith(("0x", "0X")):
+        raise InvalidParams(f"{name} must be a 0x-prefixed hex string")
+    try:
+        raw = bytes.fromhex(value[2:])
+    except ValueError:
+        raise InvalidParams(f"{name} is not valid hex") from None
+    if size is not None and len(raw) != size:
+        raise InvalidParams(f"{name} must be {size} bytes, got {len(raw)}")
+    return raw
+
+
+def address(value: Any, name: str = "address") -> bytes:
+    if not isinstance(value, str):
+        raise InvalidParams(f"{name} must be a 0x-prefixed address string")
+    try:
+        return parse_address(value)
+    except DecodeError as exc:
+        raise InvalidParams(str(exc)) from None
+
+
+def block_number(value: Any, tags: dict[str, int]) -> int:
+    """A height: a non-negative number or one of the named tags ("latest", "earliest", ...)."""
+    if isinstance(value, str) and value in tags:
+        return tags[value]
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    names = ", ".join(f'"{t}"' for t in tags)
+    raise InvalidParams(f"block must be a non-negative number or one of {names}, got {value!r}")
+
+
+def boolean(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidParams(f"{name} must be true or false")
+    return value
