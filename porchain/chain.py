@@ -10,8 +10,6 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import rlp
-
 from porchain.consensus.modules import BlockContext, Rules
 from porchain.consensus.transition import process_block
 from porchain.db import schema
@@ -22,7 +20,14 @@ from porchain.genesis import Genesis
 from porchain.state.lthash import LtHash
 from porchain.state.state import State, decode_journal, encode_journal, undo_journal
 from porchain.types.blocks import Block, Header
-from porchain.types.codec import decode_fixed, decode_list, decode_uint, encode_uint, rlp_decode
+from porchain.types.codec import (
+    decode_fixed,
+    decode_list,
+    decode_uint,
+    encode_uint,
+    rlp_decode,
+    rlp_encode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +118,8 @@ class Chain:
 
     def import_block(self, block: Block, *, now_ms: int | None = None) -> BlockContext:
         """Validate `block` on the head and make it the new head, or raise InvalidBlock."""
-        if self.db.exists(schema.block_key(block.hash)):
+        # Only a canonical block is "known": one undone by revert_head may be imported again.
+        if self.get_canonical_hash(block.number) == block.hash:
             raise InvalidBlock(f"block #{block.number} 0x{block.hash.hex()[:16]}.. already known")
         if block.header.parent_hash != self.head.hash:
             if self.db.exists(schema.block_key(block.header.parent_hash)):
@@ -163,7 +169,7 @@ class Chain:
         batch.put(schema.block_key(block.hash), block.encode())
         batch.put(schema.journal_key(block.hash), encode_journal(journal))
         for index, tx in enumerate(block.transactions):
-            batch.put(schema.tx_location_key(tx.hash), rlp.encode([block.hash, encode_uint(index)]))
+            batch.put(schema.tx_location_key(tx.hash), rlp_encode([block.hash, encode_uint(index)]))
         batch.put(schema.canonical_key(block.number), block.hash)
         batch.put(schema.HEAD_KEY, block.hash)
 

@@ -10,12 +10,18 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, ClassVar, Self
 
-import rlp
-
 from porchain.errors import DecodeError
-from porchain.types.codec import decode_fixed, decode_list, decode_uint, encode_uint, rlp_decode
+from porchain.types.codec import (
+    decode_fixed,
+    decode_list,
+    decode_uint,
+    encode_uint,
+    rlp_decode,
+    rlp_encode,
+)
 
 
 class StateObject(ABC):
@@ -38,25 +44,25 @@ class UintRecord(StateObject):
     IGNORED_FOR_EMPTINESS: ClassVar[frozenset[str]] = frozenset()
 
     def encode(self) -> bytes:
-        return rlp.encode([encode_uint(getattr(self, f.name)) for f in dataclasses.fields(self)])
+        return rlp_encode([encode_uint(getattr(self, name)) for name in _field_names(type(self))])
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
-        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-        items = decode_list(rlp_decode(data, cls.__name__), len(fields), cls.__name__)
-        return cls(
-            **{
-                f.name: decode_uint(item, f.name, 64)
-                for f, item in zip(fields, items, strict=False)
-            }
-        )
+        names = _field_names(cls)
+        items = decode_list(rlp_decode(data, cls.__name__), len(names), cls.__name__)
+        return cls(*[decode_uint(item, name, 64) for name, item in zip(names, items, strict=True)])
 
     def is_empty(self) -> bool:
         return not any(
-            getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if f.name not in self.IGNORED_FOR_EMPTINESS
+            getattr(self, name)
+            for name in _field_names(type(self))
+            if name not in self.IGNORED_FOR_EMPTINESS
         )
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 @dataclass(slots=True)
@@ -134,7 +140,7 @@ class WscRecord(StateObject):
     activated_at: int = 0
 
     def encode(self) -> bytes:
-        return rlp.encode([self.params_json, encode_uint(self.activated_at)])
+        return rlp_encode([self.params_json, encode_uint(self.activated_at)])
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
@@ -158,7 +164,7 @@ class Beacon(StateObject):
     snapshot: list[tuple[bytes, int]] = field(default_factory=list)
 
     def encode(self) -> bytes:
-        return rlp.encode([self.mix, [[a, encode_uint(w)] for a, w in self.snapshot]])
+        return rlp_encode([self.mix, [[a, encode_uint(w)] for a, w in self.snapshot]])
 
     @classmethod
     def decode(cls, data: bytes) -> Self:

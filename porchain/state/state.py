@@ -11,8 +11,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Protocol, TypeVar
 
-import rlp
-
 from porchain.db import schema
 from porchain.db.abc import WriteBatch
 from porchain.errors import DatabaseError, DecodeError
@@ -28,7 +26,7 @@ from porchain.state.objects import (
     Supply,
     WscRecord,
 )
-from porchain.types.codec import decode_bytes, decode_list, rlp_decode
+from porchain.types.codec import decode_bytes, decode_list, rlp_decode, rlp_encode
 
 T = TypeVar("T", bound=StateObject)
 
@@ -137,12 +135,9 @@ class State:
                 batch.put(schema.state_db_key(key), new)
         batch.put(schema.LTHASH_KEY, lthash.to_bytes())
         self._lthash = lthash
-        self._entries = {key: (obj_raw(obj), obj) for key, (_, obj) in self._entries.items()}
+        for key, _, new in changes:
+            self._entries[key] = (new, self._entries[key][1])
         return lthash.root(), [(key, old) for key, old, _ in changes]
-
-
-def obj_raw(obj: StateObject) -> bytes | None:
-    return None if obj.is_empty() else obj.encode()
 
 
 @lru_cache(maxsize=16)
@@ -156,7 +151,7 @@ def load_lthash(db: Readable) -> LtHash:
 
 
 def encode_journal(journal: list[JournalEntry]) -> bytes:
-    return rlp.encode([[key, old or b""] for key, old in journal])
+    return rlp_encode([[key, old or b""] for key, old in journal])
 
 
 def decode_journal(data: bytes) -> list[JournalEntry]:

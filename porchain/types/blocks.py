@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-import rlp
-
 from porchain.crypto.hashing import ZERO_HASH, keccak
 from porchain.crypto.keys import ADDRESS_SIZE, PrivateKey, recover_address
 from porchain.errors import InvalidBlock, InvalidSignature
@@ -23,6 +21,7 @@ from porchain.types.codec import (
     decode_uint,
     encode_uint,
     rlp_decode,
+    rlp_encode,
 )
 from porchain.types.transactions import SIGNATURE_SIZE, Transaction
 
@@ -61,7 +60,7 @@ class Header:
         return [*self._unsigned_fields(), self.signature]
 
     def encode(self) -> bytes:
-        return rlp.encode(self.to_rlp())
+        return rlp_encode(self.to_rlp())
 
     @property
     def hash(self) -> bytes:
@@ -71,7 +70,7 @@ class Header:
 
     @property
     def signing_hash(self) -> bytes:
-        return keccak(rlp.encode(self._unsigned_fields()))
+        return keccak(rlp_encode(self._unsigned_fields()))
 
     def signed(self, key: PrivateKey) -> Header:
         return replace(self, signature=key.sign_hash(self.signing_hash), _hash=[])
@@ -126,7 +125,7 @@ class Block:
     def encode(self) -> bytes:
         if not self._encoded:
             body = [tx.encoded for tx in self.transactions]
-            self._encoded.append(rlp.encode([self.header.to_rlp(), body]))
+            self._encoded.append(rlp_encode([self.header.to_rlp(), body]))
         return self._encoded[0]
 
     @property

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-import rlp
-
 from porchain.crypto.hashing import keccak
 from porchain.crypto.keys import PrivateKey, recover_address
 from porchain.errors import InvalidSignature, InvalidTransaction
@@ -21,6 +19,7 @@ from porchain.types.codec import (
     decode_uint,
     encode_uint,
     rlp_decode,
+    rlp_encode,
 )
 
 SIGNATURE_SIZE = 65
@@ -77,7 +76,7 @@ class Transaction:
         self.payload = payload
         self.fee = fee
         self.signature = signature
-        self.encoded = encoded if encoded is not None else rlp.encode([*self._fields(), signature])
+        self.encoded = encoded if encoded is not None else rlp_encode([*self._fields(), signature])
         self._hash: bytes | None = None
         self._sender: bytes | None = None
 
@@ -99,7 +98,7 @@ class Transaction:
             payload,
             encode_uint(fee),
         ]
-        signature = key.sign_hash(keccak(rlp.encode(unsigned)))
+        signature = key.sign_hash(keccak(rlp_encode(unsigned)))
         tx = cls(chain_id, nonce, kind, payload, fee, signature)
         tx._sender = key.address
         return tx
@@ -134,7 +133,7 @@ class Transaction:
 
     @property
     def signing_hash(self) -> bytes:
-        return keccak(rlp.encode(self._fields()))
+        return keccak(rlp_encode(self._fields()))
 
     @property
     def size(self) -> int:
