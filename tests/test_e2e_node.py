@@ -1,0 +1,127 @@
+"""End to end: the real `porchain` CLI and node in subprocesses on temporary data directories."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+
+from porchain.chain import Chain
+from porchain.composition import default_rules
+from porchain.consensus.salary import claimable_salary
+from porchain.constants import PPM, SALARY_INDEX_SCALE
+from porchain.db import LevelDB
+from porchain.units import parse_amount
+from tests.procs import NodeProcess, processes, run_cli, run_json
+
+pytestmark = pytest.mark.slow
+
+RECIPIENT = "0x" + "be" * 20
+
+
+def make_datadir(root: Path) -> tuple[Path, dict[str, bytes]]:
+    """A data directory made with the CLI: producer p1, user u1 with 100 $, minimal preset."""
+    datadir = root / "node"
+    addresses = {}
+    for name in ("p1", "u1"):
+        entry = run_json(datadir, "keys", "new", "--name", name, "--light")
+        addresses[name] = bytes.fromhex(entry["address"][2:])
+    run_cli(
+        datadir, "genesis", "new", "--producer", "p1", "--alloc", "u1:100", "--preset", "minimal"
+    )
+    run_cli(datadir, "init")
+    return datadir, addresses
+
+
+def open_chain(datadir: Path) -> tuple[LevelDB, Chain]:
+    db = LevelDB(datadir / "chaindata", create=False)
+    return db, Chain(db, default_rules())
+
+
+def expected_rep_salary(chain: Chain, weight: int) -> int:
+    """Replay the REP salary index over the canonical blocks for a sole REP holder."""
+    state = chain.state()
+    params = state.params
+    index = 0
+    for block in chain.iter_canonical(1):
+        fees = params.subsidy + sum(tx.fee for tx in block.transactions)
+        to_rep = fees - fees * params.dev_budget_ppm // PPM
+        index += to_rep * SALARY_INDEX_SCALE // weight
+    return weight * index // SALARY_INDEX_SCALE
+
+
+def test_transfer_is_included_paid_out_and_survives_restart(tmp_path: Path) -> None:
+    datadir, address = make_datadir(tmp_path)
+    with processes() as procs:
+        node = NodeProcess(procs, datadir, "--key", "p1")
+        node.wait_for_head(2)
+        sent = run_json(
+            datadir, "tx", "transfer", RECIPIENT, "1.5", "--from", "u1", "--wait", "--rpc", node.url
+        )
+        assert sent["status"] == "included"
+        block = node.rpc.call("por_getBlockByNumber", sent["block_number"])
+        assert sent["hash"] in block["transactions"]
+        assert node.rpc.call("por_getTransaction", sent["hash"])["status"] == "included"
+        assert node.stop() == 0
+
+    db, chain = open_chain(datadir)
+    with db:
+        state = chain.state()
+        u1 = state.account(address["u1"])
+        assert u1.nonce == 1
+        assert u1.balance == parse_amount("100") - parse_amount("1.5") - int(sent["fee"])
+        assert state.account(bytes.fromhex(RECIPIENT[2:])).balance == parse_amount("1.5")
+        p1 = state.account(address["p1"])
+        assert p1.balance == parse_amount("1000")  # p1 never transacted: all pay is still salary
+        assert claimable_salary(state, p1) == expected_rep_salary(chain, p1.rep_weight) > 0
+        head = chain.head
+        balances = {name: state.account(a).balance for name, a in address.items()}
+
+    with processes() as procs:
+        node = NodeProcess(procs, datadir, "--key", "p1")
+        assert node.rpc.call("por_getBlockByNumber", head.number)["hash"] == "0x" + head.hash.hex()
+        for name, a in address.items():
+            assert int(node.rpc.call("por_getAccount", "0x" + a.hex())["balance"]) == balances[name]
+        node.wait_for_head(head.number + 3)
+        assert node.stop() == 0
+
+
+def test_sigkill_while_producing_leaves_a_consistent_head(tmp_path: Path) -> None:
+    datadir, _ = make_datadir(tmp_path)
+    with processes() as procs:
+        node = NodeProcess(procs, datadir, "--key", "p1")
+        for _ in range(3):
+            run_cli(datadir, "tx", "transfer", RECIPIENT, "0.1", "--from", "u1", "--rpc", node.url)
+        killed_at = node.wait_for_head(8)
+        assert node.stop(signal.SIGKILL) == -signal.SIGKILL
+
+    report = run_json(datadir, "db", "verify")
+    assert report["ok"] is True
+    assert report["head"] >= killed_at
+
+    with processes() as procs:
+        node = NodeProcess(procs, datadir, "--key", "p1")
+        node.wait_for_head(report["head"] + 2)
+        assert node.stop() == 0
+
+
+def test_cli_errors_are_one_line_with_nonzero_exit(tmp_path: Path) -> None:
+    datadir, _ = make_datadir(tmp_path)
+    cases = [
+        (("tx", "transfer", RECIPIENT, "abc", "--from", "u1"), "not an amount"),
+        (("tx", "transfer", RECIPIENT, "1.0000000001", "--from", "u1"), "more than 9 decimals"),
+        (("tx", "transfer", "nobody", "1", "--from", "u1"), "neither an address nor a key"),
+        (("chain", "head", "--rpc", "http://127.0.0.1:9"), "cannot reach a node"),
+        (("keys", "show", "ghost"), "no key named"),
+        (("init", "--genesis", str(tmp_path / "missing.json")), "no genesis file"),
+    ]
+    for args, message in cases:
+        done = run_cli(datadir, *args, check=False)
+        assert done.returncode != 0, args
+        assert message in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr
+    (tmp_path / "bad.json").write_text(json.dumps({"chain_id": 0}))
+    done = run_cli(tmp_path / "other", "init", "--genesis", str(tmp_path / "bad.json"), check=False)
+    assert done.returncode == 1 and "chain_id must be a positive integer" in done.stderr
