@@ -20,15 +20,12 @@ class PorApi:
         self.chain = node.chain
 
     def _block_json(self, block: Block | None, full: Any) -> dict[str, Any] | None:
+        full = params.boolean(full, "full_transactions")
         if block is None:
             return None
         state = self.chain.state()
         return block_json(
-            block,
-            self.chain.rules,
-            state.chain.genesis_time_ms,
-            state.params.slot_ms,
-            full=params.boolean(full, "full_transactions"),
+            block, self.chain.rules, state.chain.genesis_time_ms, state.params.slot_ms, full=full
         )
 
     def por_chainId(self) -> int:
