@@ -17,7 +17,9 @@ from porchain.types.codec import (
     decode_bytes,
     decode_list,
     decode_uint,
+    encode_list_payload,
     encode_uint,
+    list_payload_start,
     rlp_decode,
     rlp_encode,
 )
@@ -133,7 +135,14 @@ class Transaction:
 
     @property
     def signing_hash(self) -> bytes:
-        return keccak(rlp_encode(self._fields()))
+        return keccak(self._unsigned_encoding())
+
+    def _unsigned_encoding(self) -> bytes:
+        if len(self.signature) != SIGNATURE_SIZE:
+            return rlp_encode(self._fields())
+        # A 65-byte signature is the last item of the canonical encoding: 0xb8 0x41 + 65 bytes.
+        items = self.encoded[list_payload_start(self.encoded) : -(SIGNATURE_SIZE + 2)]
+        return encode_list_payload(items)
 
     @property
     def size(self) -> int:
