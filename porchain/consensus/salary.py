@@ -39,21 +39,20 @@ def settle_salary(state: State, account: Account) -> None:
 
 def pay_rep_salary(state: State, amount: int) -> None:
     """Pay `amount` `$` (already in the supply) to REP holders; with none, it is burned."""
-    total = state.supply.rep
-    if total == 0:
-        burn_dollars(state, amount)
-        return
-    state.salary.rep_index += amount * SALARY_INDEX_SCALE // total
-    state.salary.reserve += amount
+    state.salary.rep_index += _reserve_for_holders(state, amount, state.supply.rep)
 
 
 def pay_grep_salary(state: State, amount: int) -> None:
-    total = state.supply.grep
-    if total == 0:
+    state.salary.grep_index += _reserve_for_holders(state, amount, state.supply.grep)
+
+
+def _reserve_for_holders(state: State, amount: int, total_weight: int) -> int:
+    """Move `amount` into the salary reserve and return the index increment it pays for."""
+    if total_weight == 0:
         burn_dollars(state, amount)
-        return
-    state.salary.grep_index += amount * SALARY_INDEX_SCALE // total
+        return 0
     state.salary.reserve += amount
+    return amount * SALARY_INDEX_SCALE // total_weight
 
 
 def burn_dollars(state: State, amount: int) -> None:
