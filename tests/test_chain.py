@@ -337,10 +337,15 @@ def leveldb(tmp_path: Path) -> Iterator[Database]:
         yield db
 
 
-def test_independent_chains_agree_at_every_height(leveldb: Database) -> None:
+def test_independent_chains_agree_at_every_height(leveldb: Database, tmp_path: Path) -> None:
     genesis = make_genesis()
     source = new_chain(genesis)
-    followers = [new_chain(genesis, MemoryDB()), new_chain(genesis, leveldb)]
+    second_datadir = LevelDB(tmp_path / "second", sync=False)
+    followers = [
+        new_chain(genesis, MemoryDB()),
+        new_chain(genesis, leveldb),
+        new_chain(genesis, second_datadir),
+    ]
     nonces = {k.address: 0 for k in SENDERS}
     for number in range(1, 31):
         block = extend(source, transfers_for(number, nonces))
@@ -354,6 +359,7 @@ def test_independent_chains_agree_at_every_height(leveldb: Database) -> None:
     for follower in followers:
         assert list(follower.db.iterate()) == contents
     assert LtHash.of(state_entries(leveldb)).root() == source.head.state_root
+    second_datadir.close()
 
 
 def test_revert_head_back_to_genesis(leveldb: Database) -> None:
