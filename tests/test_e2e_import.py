@@ -15,6 +15,7 @@ from tests.factories import KEYS, PRODUCER, extend, make_genesis, new_chain, tra
 from tests.procs import (
     PASSWORD,
     NodeProcess,
+    porchain_cmd,
     processes,
     run_cli,
     run_json,
@@ -51,11 +52,13 @@ def test_sigkill_during_import_then_resume(tmp_path: Path) -> None:
     run_cli(datadir, "init", "--genesis", str(genesis_file))
     log = datadir / "import.log"
     with processes() as procs:
-        proc = procs.start(
-            ["python", "-m", "porchain", "--datadir", str(datadir), "db", "import", str(history)],
-            log,
-        )
-        wait_for(lambda: "imported #" in log.read_text(), "the import to make progress")
+        proc = procs.start(porchain_cmd(datadir, "db", "import", str(history)), log)
+
+        def progressed() -> bool:
+            assert proc.poll() is None, f"import exited early:\n{log.read_text()}"
+            return "imported #" in log.read_text()
+
+        wait_for(progressed, "the import to make progress")
         assert procs.stop(proc, signal.SIGKILL) == -signal.SIGKILL
 
     report = run_json(datadir, "db", "verify")
