@@ -39,3 +39,10 @@ class DatabaseError(PorchainError):
 
 class MempoolFull(InvalidTransaction):
     """The mempool is full and the transaction pays too little to evict another."""
+
+
+def leaf_exceptions(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside (possibly nested) exception groups, or `exc` itself."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaf_exceptions(inner)]
+    return [exc]

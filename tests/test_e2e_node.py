@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,13 @@ def test_cli_errors_are_one_line_with_nonzero_exit(tmp_path: Path) -> None:
         assert done.returncode != 0, args
         assert message in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        done = run_cli(datadir, "node", "run", "--key", "p1", "--rpc-port", port, check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"cannot serve RPC on 127.0.0.1:{port}: Address already in use" in done.stderr
     (tmp_path / "bad.json").write_text(json.dumps({"chain_id": 0}))
     done = run_cli(tmp_path / "other", "init", "--genesis", str(tmp_path / "bad.json"), check=False)
     assert done.returncode == 1 and "chain_id must be a positive integer" in done.stderr

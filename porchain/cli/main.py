@@ -12,20 +12,30 @@ import click
 from porchain import __version__
 from porchain.cli import chain, db, genesis, keys, node, tx
 from porchain.cli.common import DEFAULT_DATADIR, Home
-from porchain.errors import PorchainError
+from porchain.errors import PorchainError, leaf_exceptions
 from porchain.logs import configure_logging
 
 
 class PorchainGroup(click.Group):
+    """Print user errors (ours, and the OS's) as one line each and exit 1; let bugs trace."""
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except PorchainError as exc:
-            click.echo(f"Error: {exc}", err=True)
+        except (PorchainError, OSError, BaseExceptionGroup) as exc:
+            leaves = leaf_exceptions(exc)
+            if not all(isinstance(leaf, PorchainError | OSError) for leaf in leaves):
+                raise
+            for leaf in leaves:
+                click.echo(f"Error: {_describe(leaf)}", err=True)
             sys.exit(1)
-        except OSError as exc:
-            click.echo(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
-            sys.exit(1)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return str(exc)
 
 
 @click.group(cls=PorchainGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -12,6 +12,7 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
+from porchain.errors import PorchainError, leaf_exceptions
 from porchain.rpc.dispatch import Dispatcher
 from porchain.rpc.methods import PorApi
 
@@ -88,6 +89,13 @@ async def serve_rpc(
     config.graceful_timeout = 1.0
     app = RPCApp(Dispatcher(rpc_apis(node)))
     async with trio.open_nursery() as nursery:
-        binds = await nursery.start(serve, app, config)
+        try:
+            binds = await nursery.start(serve, app, config)
+        except* OSError as group:
+            reason = "; ".join(str(e.strerror or e) for e in leaf_exceptions(group))
+            raise PorchainError(
+                f"cannot serve RPC on {host}:{port}: {reason} "
+                "(another node running? choose another --rpc-port)"
+            ) from None
         log.info("rpc listening url=%s", binds[0])
         task_status.started(binds[0])
