@@ -69,6 +69,8 @@ def _field_names(cls: type) -> tuple[str, ...]:
 class Account(UintRecord):
     """An account: `$`, the REP it owns wherever it sits, gREP, and salary bookkeeping.
 
+    `rep_staked` is REP held by open pools on the account's behalf; `rep_staked_encumbered` is
+    the part of it that came from the ASC and still counts as availability (it returns there).
     `rep_index` and `grep_index` are the salary indexes at the account's last settlement
     (the "reward per token paid" of staking contracts).
     """
@@ -79,6 +81,7 @@ class Account(UintRecord):
     rep_encumbered: int = 0
     rep_pending: int = 0
     rep_staked: int = 0
+    rep_staked_encumbered: int = 0
     grep: int = 0
     grep_staked: int = 0
     rep_index: int = 0
@@ -90,6 +93,11 @@ class Account(UintRecord):
     def rep_weight(self) -> int:
         """All REP the account owns: free, encumbered, pending release and staked."""
         return self.rep + self.rep_encumbered + self.rep_pending + self.rep_staked
+
+    @property
+    def asc_weight(self) -> int:
+        """Encumbered REP, including the part staked in open pools (still at risk)."""
+        return self.rep_encumbered + self.rep_staked_encumbered
 
     @property
     def grep_weight(self) -> int:
@@ -119,12 +127,14 @@ class Salary(UintRecord):
 
 @dataclass(slots=True)
 class ChainInfo(UintRecord):
-    """Chain identity and the position of the latest block applied to this state."""
+    """Chain identity, the position of the latest block applied to this state, and the
+    highest block whose validation pool accepted it (final, with all its ancestors)."""
 
     chain_id: int = 0
     genesis_time_ms: int = 0
     number: int = 0
     slot: int = 0
+    finalized: int = 0
 
 
 @dataclass(slots=True)
