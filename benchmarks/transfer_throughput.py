@@ -21,7 +21,7 @@ from pathlib import Path
 from porchain.builder import build_block
 from porchain.chain import Chain
 from porchain.composition import default_rules
-from porchain.consensus.selection import get_slot_producer
+from porchain.consensus.slots import scheduled_producer
 from porchain.consensus.transfer import Transfer
 from porchain.crypto.hashing import keccak
 from porchain.crypto.keys import PrivateKey, recover_address, to_checksum_address
@@ -80,7 +80,7 @@ def build_blocks(genesis: Genesis, producer: PrivateKey, batches) -> list[bytes]
     encoded = []
     for slot, batch in enumerate(batches, start=1):
         state = chain.state()
-        assert get_slot_producer(state, slot) == producer.address
+        assert scheduled_producer(chain.state(), slot, chain.rules) == producer.address
         built = build_block(state, chain.head, slot, producer, batch, chain.rules)
         assert not built.rejected, built.rejected[:1]
         chain.import_block(built.block)

@@ -1,7 +1,11 @@
 """The chain: blocks, their indexes and the head state, kept consistent in one database.
 
-Every block import is one atomic write batch (block, transaction index, state changes, undo
-journal, canonical index and head pointer): a crash at any point leaves the previous head intact.
+Every import is one atomic write batch (blocks, transaction index, state changes, undo journals,
+canonical index and head pointer): a crash at any point leaves the previous head intact.
+
+Fork choice (PROTOCOL section 9): never revert a finalized block; among the rest, the longest
+chain, ties to the lower block hash. A block on another branch is stored with only the checks
+that need no state; it is validated in full when a reorg makes its branch canonical.
 """
 
 from __future__ import annotations
@@ -9,17 +13,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 from porchain.consensus.modules import BlockContext, Rules
-from porchain.consensus.transition import process_block
+from porchain.consensus.transition import process_block, process_block_form
 from porchain.db import schema
 from porchain.db.abc import Database, WriteBatch
 from porchain.db.memory import MemoryDB
-from porchain.errors import DatabaseError, DecodeError, InvalidBlock
+from porchain.errors import (
+    BlockAlreadyKnown,
+    DatabaseError,
+    DecodeError,
+    InvalidBlock,
+    UnknownParent,
+)
 from porchain.genesis import Genesis
 from porchain.state.lthash import LtHash
 from porchain.state.state import State, decode_journal, encode_journal, undo_journal
-from porchain.types.blocks import Block, Header
+from porchain.types.blocks import Block, Header, compute_tx_root
 from porchain.types.codec import (
     decode_fixed,
     decode_list,
@@ -32,6 +43,7 @@ from porchain.types.codec import (
 log = logging.getLogger(__name__)
 
 MAX_FUTURE_DRIFT_MS = 500  # how far ahead of our clock a block's slot may start
+MAX_KNOWN_INVALID = 10_000  # hashes of invalid blocks remembered (oldest forgotten first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +52,38 @@ class TxLocation:
     index: int
 
 
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What an import did: `head` extended the head, `side` stored the block on a side branch,
+    `reorg` made its branch canonical. `reverted` is head first; `applied` and `contexts` (one
+    per applied block, from `process_block`) are in chain order."""
+
+    status: Literal["head", "side", "reorg"]
+    applied: tuple[Block, ...] = ()
+    reverted: tuple[Block, ...] = ()
+    contexts: tuple[BlockContext, ...] = ()
+
+
 def slot_start_ms(state: State, slot: int) -> int:
     return state.chain.genesis_time_ms + slot * state.params.slot_ms
+
+
+def is_better(candidate: Header, head: Header) -> bool:
+    """Fork choice between two tips above the finalized block: longer wins, then lower hash."""
+    return (candidate.number, head.hash) > (head.number, candidate.hash)
+
+
+def check_not_future(state: State, block: Block, now_ms: int | None) -> None:
+    if now_ms is not None and slot_start_ms(state, block.slot) > now_ms + MAX_FUTURE_DRIFT_MS:
+        raise InvalidBlock(f"block slot {block.slot} has not started yet (clock skew?)")
+
+
+def check_state_root(block: Block, root: bytes) -> None:
+    if root != block.header.state_root:
+        raise InvalidBlock(
+            f"state_root mismatch: the block says 0x{block.header.state_root.hex()}, "
+            f"the rules give 0x{root.hex()}"
+        )
 
 
 class Chain:
@@ -53,6 +95,7 @@ class Chain:
             raise DatabaseError("the data directory holds no chain (run `porchain init` first)")
         self.head = self._load_block(head_hash).header
         self.genesis_hash = self._require(schema.GENESIS_KEY)
+        self._invalid: dict[bytes, None] = {}  # an insertion-ordered set, bounded
 
     @classmethod
     def initialize(cls, db: Database, genesis: Genesis, rules: Rules) -> Chain:
@@ -83,6 +126,14 @@ class Chain:
     def state(self) -> State:
         """A scratch view of the head state (never committed)."""
         return State(self.db)
+
+    @property
+    def finalized(self) -> Header:
+        """The canonical block at the head state's finalized height: no reorg may revert it."""
+        block = self.get_block_by_number(self.state().chain.finalized)
+        if block is None:
+            raise DatabaseError("the finalized block is not on the canonical chain")
+        return block.header
 
     def get_block(self, block_hash: bytes) -> Block | None:
         raw = self.db.get(schema.block_key(block_hash))
@@ -116,62 +167,202 @@ class Chain:
 
     # -- writes ------------------------------------------------------------------------------
 
-    def import_block(self, block: Block, *, now_ms: int | None = None) -> BlockContext:
-        """Validate `block` on the head and make it the new head, or raise InvalidBlock."""
-        # Only a canonical block is "known": one undone by revert_head may be imported again.
-        if self.get_canonical_hash(block.number) == block.hash:
-            raise InvalidBlock(f"block #{block.number} 0x{block.hash.hex()[:16]}.. already known")
-        if block.header.parent_hash != self.head.hash:
-            if self.db.exists(schema.block_key(block.header.parent_hash)):
-                raise InvalidBlock(
-                    f"block #{block.number} does not build on the head #{self.head.number} "
-                    "(competing branch)"
-                )
-            raise InvalidBlock(f"unknown parent 0x{block.header.parent_hash.hex()[:16]}..")
-        state = State(self.db)
-        if now_ms is not None and slot_start_ms(state, block.slot) > now_ms + MAX_FUTURE_DRIFT_MS:
-            raise InvalidBlock(f"block slot {block.slot} has not started yet (clock skew?)")
-        ctx = process_block(state, block, self.rules)
-        with self.db.atomic_batch() as batch:
-            root, journal = state.commit(batch)
-            if root != block.header.state_root:
-                raise InvalidBlock(
-                    f"state_root mismatch: the block says 0x{block.header.state_root.hex()}, "
-                    f"the rules give 0x{root.hex()}"
-                )
-            self._write_canonical_block(batch, block, journal)
-        self.head = block.header
-        return ctx
+    def import_block(self, block: Block, *, now_ms: int | None = None) -> ImportResult:
+        """Extend the head with `block`, store it on a side branch, or reorg to its branch.
+
+        Raises BlockAlreadyKnown, UnknownParent or InvalidBlock and leaves the canonical chain
+        as it was; a reorg that meets an invalid block deletes it and its stored descendants.
+        """
+        parent = self._check_new(block)
+        if parent.hash == self.head.hash:
+            return self._extend_head(block, now_ms)
+        self._check_side_block(block, parent, now_ms)
+        fork, branch = self._branch_of(block, parent)
+        if not is_better(block.header, self.head):
+            with self.db.atomic_batch() as batch:
+                self._store(batch, block)
+            log.debug("side block #%d 0x%s", block.number, block.hash.hex()[:16])
+            return ImportResult("side")
+        return self._reorg(fork, branch)
 
     def revert_head(self) -> Header:
-        """Undo the head block with its journal; the parent becomes the head again."""
+        """Undo the head block with its journal and forget it, so it can be imported again.
+
+        An operator's tool: fork choice is not re-run over the side blocks it leaves better.
+        """
         if self.head.number == 0:
             raise DatabaseError("cannot revert the genesis block")
+        finalized = self.state().chain.finalized
+        if self.head.number <= finalized:
+            raise DatabaseError(
+                f"cannot revert block #{self.head.number}: it is final "
+                f"(finalized height #{finalized})"
+            )
         block = self._load_block(self.head.hash)
-        journal = decode_journal(self._require(schema.journal_key(block.hash)))
         parent = self._load_block(block.header.parent_hash).header
         with self.db.atomic_batch() as batch:
-            root = undo_journal(batch, journal)
-            if root != parent.state_root:
-                raise DatabaseError(
-                    f"undoing block #{block.number} gave state root 0x{root.hex()}, "
-                    f"expected the parent's 0x{parent.state_root.hex()}"
-                )
-            for tx in block.transactions:
-                batch.delete(schema.tx_location_key(tx.hash))
-            batch.delete(schema.canonical_key(block.number))
-            batch.delete(schema.journal_key(block.hash))
-            batch.put(schema.HEAD_KEY, parent.hash)
+            self._undo_block(batch, block)
+            self._delete_branch(batch, block)
         self.head = parent
         return parent
 
-    def _write_canonical_block(self, batch: WriteBatch, block: Block, journal: list) -> None:
+    # -- import steps ------------------------------------------------------------------------
+
+    def _check_new(self, block: Block) -> Block:
+        """Refuse known, known-invalid and orphan blocks; return the parent."""
+        label = f"#{block.number} 0x{block.hash.hex()[:16]}.."
+        if block.hash in self._invalid:
+            raise InvalidBlock(f"known invalid block {label}")
+        if self.db.exists(schema.block_key(block.hash)):
+            raise BlockAlreadyKnown(f"block {label} already known")
+        parent_hash = block.header.parent_hash
+        if parent_hash in self._invalid:
+            self._remember_invalid(block)
+            raise InvalidBlock(
+                f"block {label} builds on known invalid block 0x{parent_hash.hex()[:16]}.."
+            )
+        if not self.db.exists(schema.block_key(parent_hash)):
+            raise UnknownParent(f"unknown parent 0x{parent_hash.hex()[:16]}..")
+        return self._load_block(parent_hash)
+
+    def _extend_head(self, block: Block, now_ms: int | None) -> ImportResult:
+        state = State(self.db)
+        check_not_future(state, block, now_ms)
+        try:
+            ctx = process_block(state, block, self.rules)
+            with self.db.atomic_batch() as batch:
+                root, journal = state.commit(batch)
+                check_state_root(block, root)
+                self._store(batch, block)
+                self._write_canonical_block(batch, block, journal)
+        except InvalidBlock:
+            self._remember_invalid(block)
+            raise
+        self.head = block.header
+        return ImportResult("head", (block,), (), (ctx,))
+
+    def _check_side_block(self, block: Block, parent: Block, now_ms: int | None) -> None:
+        """The checks that need no state: a side block is validated in full only by a reorg."""
+        state = State(self.db)
+        process_block_form(state, block)  # limits of the head's WSC, tx_root, signature
+        if block.number != parent.number + 1:
+            raise InvalidBlock(f"block number {block.number} does not follow {parent.number}")
+        if block.slot <= parent.slot:
+            raise InvalidBlock(f"slot {block.slot} is not after the parent's slot {parent.slot}")
+        check_not_future(state, block, now_ms)
+
+    def _branch_of(self, block: Block, parent: Block) -> tuple[Header, list[Block]]:
+        """The fork point (the last canonical ancestor) and the blocks above it, up to `block`.
+
+        Every block of the branch must be above the finalized height (so the fork point is at or
+        above it): the walk stops there, bounded by the unfinalized part of the chain.
+        """
+        finalized = self.state().chain.finalized
+        conflict = f"block #{block.number} conflicts with finalized block #{finalized}"
+        if block.number <= finalized:
+            raise InvalidBlock(conflict)
+        branch, cursor = [block], parent
+        while self.get_canonical_hash(cursor.number) != cursor.hash:
+            if cursor.number <= finalized:
+                raise InvalidBlock(conflict)
+            branch.append(cursor)
+            cursor = self._load_block(cursor.header.parent_hash)
+        branch.reverse()
+        return cursor.header, branch
+
+    def _reorg(self, fork: Header, branch: list[Block]) -> ImportResult:
+        """In one batch: undo the canonical blocks above `fork`, apply `branch` in full."""
+        reverted = [self._load_block(self.head.hash)]
+        while reverted[-1].header.parent_hash != fork.hash:
+            reverted.append(self._load_block(reverted[-1].header.parent_hash))
+        contexts: list[BlockContext] = []
+        current = branch[0]
+        try:
+            with self.db.atomic_batch() as batch:
+                self._store(batch, branch[-1])
+                for block in reverted:
+                    self._undo_block(batch, block)
+                for current in branch:
+                    state = State(batch)  # reads through the batch: sees the undone state
+                    contexts.append(process_block(state, current, self.rules))
+                    root, journal = state.commit(batch)
+                    check_state_root(current, root)
+                    self._write_canonical_block(batch, current, journal)
+        except InvalidBlock as exc:
+            self._forget_invalid(current, branch[-1])
+            raise InvalidBlock(
+                f"block #{current.number} 0x{current.hash.hex()[:16]}.. on the branch of "
+                f"#{branch[-1].number}: {exc}"
+            ) from None
+        self.head = branch[-1].header
+        log.info(
+            "reorg to #%d 0x%s from #%d: %d blocks reverted, %d applied",
+            self.head.number,
+            self.head.hash.hex()[:16],
+            fork.number,
+            len(reverted),
+            len(branch),
+        )
+        return ImportResult("reorg", tuple(branch), tuple(reverted), tuple(contexts))
+
+    def _forget_invalid(self, bad: Block, tip: Block) -> None:
+        """Delete `bad` and its stored descendants; refuse them (and `tip`) from now on."""
+        self._remember_invalid(tip)
+        with self.db.atomic_batch() as batch:
+            for block in self._delete_branch(batch, bad):
+                self._remember_invalid(block)
+
+    def _remember_invalid(self, block: Block) -> None:
+        # A body that does not match its header's tx_root says nothing about the header: the
+        # genuine block (same hash) may still arrive, so only a consistent block is remembered.
+        if compute_tx_root(block.transactions) != block.header.tx_root:
+            return
+        self._invalid[block.hash] = None
+        if len(self._invalid) > MAX_KNOWN_INVALID:
+            del self._invalid[next(iter(self._invalid))]
+
+    # -- batch writes ------------------------------------------------------------------------
+
+    def _store(self, batch: WriteBatch, block: Block) -> None:
         batch.put(schema.block_key(block.hash), block.encode())
+        batch.put(schema.child_key(block.header.parent_hash, block.hash), b"")
+
+    def _write_canonical_block(self, batch: WriteBatch, block: Block, journal: list) -> None:
         batch.put(schema.journal_key(block.hash), encode_journal(journal))
         for index, tx in enumerate(block.transactions):
             batch.put(schema.tx_location_key(tx.hash), rlp_encode([block.hash, encode_uint(index)]))
         batch.put(schema.canonical_key(block.number), block.hash)
         batch.put(schema.HEAD_KEY, block.hash)
+
+    def _undo_block(self, batch: WriteBatch, block: Block) -> None:
+        """Undo canonical `block` (the batch's current head) and drop it from the indexes."""
+        journal = decode_journal(self._require(schema.journal_key(block.hash)))
+        parent = self._load_block(block.header.parent_hash).header
+        root = undo_journal(batch, journal)
+        if root != parent.state_root:
+            raise DatabaseError(
+                f"undoing block #{block.number} gave state root 0x{root.hex()}, "
+                f"expected the parent's 0x{parent.state_root.hex()}"
+            )
+        for tx in block.transactions:
+            batch.delete(schema.tx_location_key(tx.hash))
+        batch.delete(schema.canonical_key(block.number))
+        batch.delete(schema.journal_key(block.hash))
+        batch.put(schema.HEAD_KEY, parent.hash)
+
+    def _delete_branch(self, batch: WriteBatch, root: Block) -> list[Block]:
+        """Delete stored `root` and every stored descendant; return the blocks deleted."""
+        deleted, pending = [], [root]
+        while pending:
+            block = pending.pop()
+            deleted.append(block)
+            batch.delete(schema.block_key(block.hash))
+            batch.delete(schema.child_key(block.header.parent_hash, block.hash))
+            for key, _ in self.db.iterate(schema.children_prefix(block.hash)):
+                child = self.get_block(key[-32:])
+                if child is not None:
+                    pending.append(child)
+        return deleted
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
+from porchain.consensus.asc import AscModule
+from porchain.consensus.beacon import BeaconModule
+from porchain.consensus.blockpools import BlockPoolsModule
 from porchain.consensus.modules import Module, Rules
 from porchain.consensus.transfer import TransferModule
 
@@ -15,7 +18,8 @@ ENTRY_POINT_GROUP = "porchain.modules"
 
 
 def core_modules() -> list[Module]:
-    return [TransferModule()]
+    """In order: their hooks run in this order (unbonding before the beacon's snapshot)."""
+    return [TransferModule(), AscModule(), BeaconModule(), BlockPoolsModule()]
 
 
 def plugin_modules() -> list[Module]:

@@ -46,3 +46,11 @@ def leaf_exceptions(exc: BaseException) -> list[BaseException]:
     if isinstance(exc, BaseExceptionGroup):
         return [leaf for inner in exc.exceptions for leaf in leaf_exceptions(inner)]
     return [exc]
+
+
+class BlockAlreadyKnown(InvalidBlock):
+    """The block is already stored, on the canonical chain or a side branch."""
+
+
+class UnknownParent(InvalidBlock):
+    """The block's parent is not stored; a syncing node fetches the ancestors first."""

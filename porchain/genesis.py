@@ -21,17 +21,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from porchain.consensus.asc import asc_snapshot
+from porchain.consensus.beacon import process_schedule
 from porchain.crypto.hashing import keccak
 from porchain.crypto.keys import parse_address, to_checksum_address
 from porchain.db import schema
 from porchain.errors import DecodeError, InvalidGenesis, InvalidParameters
 from porchain.params import WSCParams
-from porchain.state.objects import Account, ActiveWsc, Beacon, WscRecord
+from porchain.state.objects import Account, ActiveWsc, AddressList, Beacon, WscRecord
 from porchain.state.state import State
 from porchain.types.blocks import ZERO_ADDRESS, Header, compute_tx_root
 from porchain.units import format_amount, parse_amount
 
 ALLOC_FIELDS = ("balance", "rep", "rep_encumbered", "grep")
+GENESIS_FIELDS = {"chain_id", "genesis_time", "preset", "wsc", "wsc_author", "mix", "alloc"}
 MAX_CHAIN_ID = 2**63 - 1
 
 
@@ -52,6 +55,7 @@ class Genesis:
     preset: str = "devnet"
     overrides: dict[str, Any] = field(default_factory=dict)
     mix: bytes | None = None
+    wsc_author: bytes | None = None
 
     @property
     def initial_mix(self) -> bytes:
@@ -69,7 +73,7 @@ class Genesis:
     def from_json(cls, data: Any) -> Genesis:
         if not isinstance(data, dict):
             raise InvalidGenesis("genesis must be a JSON object")
-        unknown = sorted(set(data) - {"chain_id", "genesis_time", "preset", "wsc", "mix", "alloc"})
+        unknown = sorted(set(data) - GENESIS_FIELDS)
         if unknown:
             raise InvalidGenesis(f"unknown genesis field(s): {', '.join(unknown)}")
         chain_id = data.get("chain_id")
@@ -93,6 +97,12 @@ class Genesis:
         mix = None
         if data.get("mix") is not None:
             mix = _parse_hash(data["mix"], "mix")
+        wsc_author = None
+        if data.get("wsc_author") is not None:
+            try:
+                wsc_author = parse_address(str(data["wsc_author"]))
+            except DecodeError as exc:
+                raise InvalidGenesis(f"wsc_author: {exc}") from None
         genesis = cls(
             chain_id,
             genesis_time,
@@ -101,6 +111,7 @@ class Genesis:
             str(preset),
             dict(overrides),
             mix,
+            wsc_author,
         )
         genesis.check_producers()
         return genesis
@@ -124,6 +135,8 @@ class Genesis:
         }
         if self.mix is not None:
             out["mix"] = "0x" + self.mix.hex()
+        if self.wsc_author is not None:
+            out["wsc_author"] = to_checksum_address(self.wsc_author)
         out["alloc"] = {
             to_checksum_address(address): {
                 name: format_amount(getattr(allocation, name))
@@ -144,11 +157,13 @@ class Genesis:
     # -- state -------------------------------------------------------------------------------
 
     def build_state(self, state: State) -> None:
-        """Write the genesis allocations, WSC #0 and the beacon into an empty state."""
+        """Write the allocations, WSC #0, the ASC and the first two schedules into a state."""
         chain = state.chain
         chain.chain_id = self.chain_id
         chain.genesis_time_ms = self.genesis_time_ms
-        state.set(schema.wsc_state_key(0), WscRecord(self.params.encode(), 0))
+        state.set(
+            schema.wsc_state_key(0), WscRecord(self.params.encode(), 0, self.wsc_author or b"")
+        )
         state.set(schema.ACTIVE_WSC_STATE_KEY, ActiveWsc(0))
         supply = state.supply
         for address, allocation in self.alloc.items():
@@ -164,10 +179,12 @@ class Genesis:
             supply.dollars += allocation.balance
             supply.rep += allocation.rep + allocation.rep_encumbered
             supply.grep += allocation.grep
-        snapshot = sorted(
-            (address, a.rep_encumbered) for address, a in self.alloc.items() if a.rep_encumbered
-        )
-        state.set(schema.BEACON_STATE_KEY, Beacon(self.initial_mix, snapshot))
+        members = sorted(address for address, a in self.alloc.items() if a.rep_encumbered)
+        state.set(schema.ASC_MEMBERS_STATE_KEY, AddressList(members))
+        state.set(schema.BEACON_STATE_KEY, Beacon(epoch=0, mix=self.initial_mix))
+        snapshot = asc_snapshot(state)
+        for epoch in (0, 1):
+            process_schedule(state, epoch, self.initial_mix, snapshot)
 
     def header(self, state_root: bytes) -> Header:
         return Header(

@@ -16,9 +16,12 @@ from porchain.consensus.modules import Rules
 from porchain.consensus.transition import check_funds, check_nonce, validate_transaction_form
 from porchain.errors import InvalidTransaction, MempoolFull
 from porchain.state.state import State
-from porchain.types.transactions import Transaction
+from porchain.types.transactions import Transaction, TxKind
 from porchain.units import format_amount
 
+PROTECTED_KINDS = frozenset(
+    {TxKind.VOTE, TxKind.COMMIT, TxKind.REVEAL, TxKind.JURY_COMMIT, TxKind.JURY_REVEAL}
+)
 MAX_TXS = 10_000
 REPLACE_BUMP_PPM = 100_000  # a replacement pays at least 10% more
 
@@ -27,7 +30,6 @@ REPLACE_BUMP_PPM = 100_000  # a replacement pays at least 10% more
 class PendingTx:
     tx: Transaction
     spends: int  # `$` beyond the fee
-    first_seen_ms: int
 
 
 class Mempool:
@@ -58,7 +60,7 @@ class Mempool:
 
     # -- admission -----------------------------------------------------------------------------
 
-    def add(self, tx: Transaction, state: State, now_ms: int) -> None:
+    def add(self, tx: Transaction, state: State) -> None:
         """Validate `tx` against the head `state` and the sender's pending transactions."""
         if tx.hash in self._by_hash:
             raise InvalidTransaction("transaction is already in the mempool")
@@ -81,7 +83,7 @@ class Mempool:
             self._evict_for(tx)
         if replaced is not None:
             del self._by_hash[replaced.tx.hash]
-        entry = PendingTx(tx, spends, now_ms)
+        entry = PendingTx(tx, spends)
         self._by_sender.setdefault(tx.sender, {})[tx.nonce] = entry
         self._by_hash[tx.hash] = entry
 
@@ -139,18 +141,22 @@ class Mempool:
     # -- ordering ------------------------------------------------------------------------------
 
     def candidates(self) -> Iterator[Transaction]:
-        """Pending transactions by fee per byte, each sender's in nonce order."""
-        queues = {s: sorted(q.items()) for s, q in self._by_sender.items()}
-        heap = [(-q[0][1].tx.fee_per_byte, q[0][1].tx.hash, s, 0) for s, q in queues.items()]
+        """Pending transactions in the builder's order: protected kinds first (the votes,
+        commits and reveals a producer must not leave out), then by fee per byte, ties to the
+        lower hash; each sender's in nonce order."""
+        queues = {s: [p.tx for _, p in sorted(q.items())] for s, q in self._by_sender.items()}
+        heap = [(_priority(q[0]), s, 0) for s, q in queues.items()]
         heapq.heapify(heap)
         while heap:
-            _, _, sender, index = heapq.heappop(heap)
+            _, sender, index = heapq.heappop(heap)
             queue = queues[sender]
-            yield queue[index][1].tx
+            yield queue[index]
             if index + 1 < len(queue):
-                nxt = queue[index + 1][1].tx
-                heapq.heappush(heap, (-nxt.fee_per_byte, nxt.hash, sender, index + 1))
+                heapq.heappush(heap, (_priority(queue[index + 1]), sender, index + 1))
 
-    def first_seen_ms(self, tx_hash: bytes) -> int | None:
-        pending = self._by_hash.get(tx_hash)
-        return None if pending is None else pending.first_seen_ms
+    def pending_from(self, sender: bytes) -> list[Transaction]:
+        return [p.tx for _, p in sorted(self._by_sender.get(sender, {}).items())]
+
+
+def _priority(tx: Transaction) -> tuple[int, float, bytes]:
+    return (0 if tx.kind in PROTECTED_KINDS else 1, -tx.fee_per_byte, tx.hash)

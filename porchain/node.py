@@ -6,6 +6,7 @@ stopped by cancellation, and the database is closed in `finally`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -16,14 +17,19 @@ from pathlib import Path
 import trio
 
 from porchain.builder import build_block
-from porchain.chain import Chain
+from porchain.censorship import censored_transactions
+from porchain.chain import Chain, ImportResult
 from porchain.clock import SlotClock
-from porchain.consensus.modules import BlockContext
-from porchain.consensus.selection import get_slot_producer
+from porchain.consensus.slots import advance_to_slot, scheduled_producer
 from porchain.crypto.keys import PrivateKey, to_checksum_address
+from porchain.duties import BeaconDuty, decide_vote, pending_vote_stake, sign_duty, vote_payload
+from porchain.errors import InvalidTransaction
+from porchain.firstseen import FirstSeenLog
 from porchain.mempool import MAX_TXS, Mempool
+from porchain.rpc.server import serve_rpc
+from porchain.state.state import State
 from porchain.types.blocks import Block
-from porchain.types.transactions import Transaction
+from porchain.types.transactions import Transaction, TxKind, kind_name
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +41,7 @@ class NodeConfig:
     rpc_host: str = "127.0.0.1"
     rpc_port: int | None = DEFAULT_RPC_PORT  # None: no RPC server; 0: any free port
     mempool_max_txs: int = MAX_TXS
-    produce: bool = True
+    produce: bool = True  # produce blocks and do the beacon duty (with a key)
     info_file: Path | None = None  # where to write {"rpc": url, "pid": ...} once serving
 
 
@@ -53,6 +59,8 @@ class Node:
         self.key = key
         self.config = config
         self.mempool = Mempool(chain.rules, max_txs=config.mempool_max_txs)
+        self.first_seen = FirstSeenLog(chain.db)
+        self.beacon_duty = BeaconDuty(chain.db, key) if key is not None else None
         self.rpc_url: str | None = None
         self.new_head = trio.Event()
 
@@ -60,27 +68,33 @@ class Node:
     def address(self) -> bytes | None:
         return None if self.key is None else self.key.address
 
+    def pending_state(self) -> State:
+        """The head state as the next block will see it: transactions are checked on this."""
+        slot = max(self.clock.current_slot(), self.chain.head.slot + 1)
+        return advance_to_slot(self.chain.state(), slot, self.chain.rules)
+
     # -- services ------------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        from porchain.rpc.server import serve_rpc  # the RPC layer depends on the node, not back
-
-        async with trio.open_nursery() as nursery:
-            if self.config.rpc_port is not None:
-                self.rpc_url = await nursery.start(
-                    serve_rpc, self, self.config.rpc_host, self.config.rpc_port
+        try:
+            async with trio.open_nursery() as nursery:
+                if self.config.rpc_port is not None:
+                    self.rpc_url = await nursery.start(
+                        serve_rpc, self, self.config.rpc_host, self.config.rpc_port
+                    )
+                    self._write_info_file()
+                if self.key is not None and self.config.produce:
+                    nursery.start_soon(self._run_slots)
+                log.info(
+                    "node started chain_id=%d head=#%d producer=%s rpc=%s",
+                    self.chain.state().chain.chain_id,
+                    self.chain.head.number,
+                    to_checksum_address(self.key.address) if self.key else "none",
+                    self.rpc_url or "off",
                 )
-                self._write_info_file()
-            if self.config.produce and self.key is not None:
-                nursery.start_soon(self._produce_blocks)
-            log.info(
-                "node started chain_id=%d head=#%d producer=%s rpc=%s",
-                self.chain.state().chain.chain_id,
-                self.chain.head.number,
-                to_checksum_address(self.key.address) if self.key else "none",
-                self.rpc_url or "off",
-            )
-            task_status.started()
+                task_status.started()
+        finally:
+            self.first_seen.flush()
 
     def _write_info_file(self) -> None:
         if self.config.info_file is None:
@@ -89,29 +103,33 @@ class Node:
         tmp.write_text(json.dumps({"rpc": self.rpc_url, "pid": os.getpid()}))
         tmp.replace(self.config.info_file)
 
-    async def _produce_blocks(self) -> None:
-        assert self.key is not None
+    async def _run_slots(self) -> None:
         next_slot = max(self.clock.current_slot(), self.chain.head.slot) + 1
         while True:
             await self.clock.wait_for_slot(next_slot)
             slot = self.clock.current_slot()
             if slot > self.chain.head.slot:
-                self.produce_block(slot)
+                self.on_slot(slot)
             next_slot = slot + 1
+
+    def on_slot(self, slot: int) -> None:
+        """At the start of `slot`: our beacon duty, then our block if we are scheduled."""
+        self.perform_beacon_duty(slot)
+        self.produce_block(slot)
 
     def produce_block(self, slot: int) -> Block | None:
         """Build, sign and import a block for `slot` if our key is scheduled for it."""
         assert self.key is not None
-        state = self.chain.state()
-        if get_slot_producer(state, slot) != self.key.address:
+        rules = self.chain.rules
+        if scheduled_producer(self.chain.state(), slot, rules) != self.key.address:
             return None
         built = build_block(
-            state, self.chain.head, slot, self.key, self.mempool.candidates(), self.chain.rules
+            self.chain.state(), self.chain.head, slot, self.key, self.mempool.candidates(), rules
         )
         for tx, reason in built.rejected:
             log.debug("left out tx=0x%s reason=%s", tx.hash.hex(), reason)
         self.mempool.remove(tx for tx, _ in built.rejected)
-        ctx = self.import_block(built.block)
+        (ctx,) = self.import_block(built.block).contexts
         log.log(
             logging.INFO if built.block.transactions else logging.DEBUG,
             "produced block #%d slot=%d txs=%d fees=%d hash=0x%s",
@@ -125,19 +143,88 @@ class Node:
 
     # -- inputs ------------------------------------------------------------------------------
 
-    def import_block(self, block: Block) -> BlockContext:
-        ctx = self.chain.import_block(block, now_ms=self.clock.now_ms())
-        self.mempool.on_new_head(block.transactions, self.chain.state())
+    def import_block(self, block: Block) -> ImportResult:
+        """Import a block (ours or a peer's); on a new head, update the mempool and vote."""
+        result = self.chain.import_block(block, now_ms=self.clock.now_ms())
+        if result.status == "side":
+            return result
+        state = self.chain.state()
+        self.mempool.on_new_head([tx for b in result.applied for tx in b.transactions], state)
+        for reverted in reversed(result.reverted):  # oldest first: each sender's nonces line up
+            for tx in reverted.transactions:
+                with contextlib.suppress(InvalidTransaction):  # included again, or now invalid
+                    self.mempool.add(tx, self.pending_state())
+        if self.key is not None:
+            self.vote_on(result.applied[-1])
+        self.first_seen.flush()
         self.new_head.set()
         self.new_head = trio.Event()
-        return ctx
+        return result
 
     def submit_transaction(self, raw: bytes) -> Transaction:
         """Decode and admit a raw transaction; raise DecodeError or InvalidTransaction."""
         tx = Transaction.decode(raw)
-        self.mempool.add(tx, self.chain.state(), self.clock.now_ms())
+        self._admit(tx)
         log.debug("accepted tx=0x%s from=%s", tx.hash.hex(), to_checksum_address(tx.sender))
         return tx
+
+    def _admit(self, tx: Transaction) -> None:
+        self.mempool.add(tx, self.pending_state())
+        self.first_seen.record(tx.hash, self.clock.now_ms())
+
+    # -- duties of our key ---------------------------------------------------------------------
+
+    def vote_on(self, block: Block) -> None:
+        """Vote on the pool of `block` (the head): AGAINST if it censored, else FOR."""
+        assert self.key is not None
+        head = self.chain.state()
+        censored = censored_transactions(
+            block,
+            self.chain.state,
+            self.mempool.candidates(),
+            self.first_seen.get,
+            self.clock.slot_start_ms(block.slot),
+            self.chain.rules,
+        )
+        pending = self.mempool.pending_from(self.key.address)
+        decision = decide_vote(
+            head,
+            self.key.address,
+            block.number,
+            censored,
+            pending_vote_stake(pending, self.chain.rules),
+        )
+        if decision is None:
+            return
+        if censored:
+            log.info(
+                "voting against block #%d: it left out %s",
+                block.number,
+                ", ".join("0x" + tx.hash.hex()[:16] for tx in censored),
+            )
+        self._send_duty(TxKind.VOTE, vote_payload(decision))
+
+    def perform_beacon_duty(self, slot: int) -> None:
+        if self.beacon_duty is None:
+            return
+        state = self.pending_state()
+        due = self.beacon_duty.due(
+            state, slot, self.mempool.pending_from(self.beacon_duty.key.address)
+        )
+        if due is not None:
+            self._send_duty(*due)
+
+    def _send_duty(self, kind: int, payload: list) -> None:
+        assert self.key is not None
+        state = self.pending_state()
+        nonce = state.account(self.key.address).nonce + self.mempool.pending_count(self.key.address)
+        tx = sign_duty(self.key, state, nonce, kind, payload)
+        try:
+            self._admit(tx)
+        except InvalidTransaction as exc:
+            log.warning("could not send %s: %s", kind_name(kind), exc)
+            return
+        log.debug("sent %s tx=0x%s", kind_name(kind), tx.hash.hex()[:16])
 
 
 async def run_until_signalled(node: Node) -> None:

@@ -15,7 +15,7 @@ from porchain.builder import BuiltBlock, build_block
 from porchain.chain import Chain
 from porchain.composition import core_modules
 from porchain.consensus.modules import Rules
-from porchain.consensus.selection import get_slot_producer
+from porchain.consensus.slots import scheduled_producer
 from porchain.consensus.transfer import Transfer
 from porchain.crypto.hashing import keccak
 from porchain.crypto.keys import PrivateKey, to_checksum_address
@@ -23,7 +23,6 @@ from porchain.db import Database, MemoryDB, schema
 from porchain.genesis import Genesis
 from porchain.params import WSCParams
 from porchain.state.objects import Account
-from porchain.state.state import State
 from porchain.types.blocks import Block, compute_tx_root
 from porchain.types.codec import RLPItem
 from porchain.types.transactions import Transaction, TxKind
@@ -137,15 +136,15 @@ def keys_by_address(keys: Iterable[PrivateKey] = KEYS) -> dict[bytes, PrivateKey
 
 
 def next_slot(
-    state: State, after: int, keys: Iterable[PrivateKey] = KEYS
+    chain: Chain, after: int, keys: Iterable[PrivateKey] = KEYS
 ) -> tuple[int, PrivateKey]:
-    """The first slot after `after` whose scheduled producer is one of `keys`, and that key."""
+    """The first slot after `after` whose producer, on the chain's head, is one of `keys`."""
     known = keys_by_address(keys)
-    for slot in range(after + 1, after + 10_000):
-        producer = get_slot_producer(state, slot)
+    for slot in range(after + 1, after + 1_000):
+        producer = scheduled_producer(chain.state(), slot, chain.rules)
         if producer in known:
             return slot, known[producer]
-    raise AssertionError("none of the keys is scheduled in the next 10000 slots")
+    raise AssertionError("none of the keys is scheduled in the next 1000 slots")
 
 
 def build_on_head(
@@ -157,13 +156,12 @@ def build_on_head(
     extra: bytes = b"",
 ) -> BuiltBlock:
     """Build (without importing) the next block on the chain's head, signed by its producer."""
-    state = chain.state()
     keys = tuple(keys)
     if slot is None:
-        slot, signer = next_slot(state, chain.head.slot, keys)
+        slot, signer = next_slot(chain, chain.head.slot, keys)
     else:
-        signer = keys_by_address(keys)[get_slot_producer(state, slot)]
-    return build_block(state, chain.head, slot, signer, txs, chain.rules, extra=extra)
+        signer = keys_by_address(keys)[scheduled_producer(chain.state(), slot, chain.rules)]
+    return build_block(chain.state(), chain.head, slot, signer, txs, chain.rules, extra=extra)
 
 
 def extend(chain: Chain, txs: Sequence[Transaction] = (), **kwargs: Any) -> Block:

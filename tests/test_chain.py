@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from porchain.chain import MAX_FUTURE_DRIFT_MS, Chain
-from porchain.consensus.selection import get_slot_producer
+from porchain.chain import MAX_FUTURE_DRIFT_MS, Chain, ImportResult
+from porchain.consensus.slots import scheduled_producer
 from porchain.constants import INCINERATOR
 from porchain.crypto.hashing import ZERO_HASH, keccak
 from porchain.crypto.keys import PrivateKey, to_checksum_address
 from porchain.db import Database, LevelDB, MemoryDB, schema
-from porchain.errors import DatabaseError, InvalidBlock
+from porchain.errors import BlockAlreadyKnown, DatabaseError, InvalidBlock, UnknownParent
 from porchain.state.lthash import LtHash
 from porchain.state.state import load_lthash
 from porchain.types.blocks import Block
@@ -44,10 +44,16 @@ def snapshot(chain: Chain) -> tuple:
     return list(chain.db.iterate()), chain.head, load_lthash(chain.db).root()
 
 
-def assert_rejected(chain: Chain, block: Block, message: str, **kwargs: int) -> None:
+def assert_rejected(
+    chain: Chain,
+    block: Block,
+    message: str,
+    error: type[InvalidBlock] = InvalidBlock,
+    **kwargs: int,
+) -> None:
     """Import fails with `message` and leaves head, state root and every db entry as they were."""
     before = snapshot(chain)
-    with pytest.raises(InvalidBlock, match=message):
+    with pytest.raises(error, match=message):
         chain.import_block(block, **kwargs)
     assert snapshot(chain) == before
     assert Chain(chain.db, chain.rules).head == before[1]  # the stored head pointer too
@@ -133,8 +139,9 @@ def test_built_block_imports(chain: Chain) -> None:
     built = build_on_head(chain, [tx])
     assert built.rejected == []
     block = built.block
-    ctx = chain.import_block(block)
-    assert ctx.fees == tx.fee
+    result = chain.import_block(block)
+    assert (result.status, result.applied, result.reverted) == ("head", (block,), ())
+    assert [ctx.fees for ctx in result.contexts] == [tx.fee]
     assert chain.head == block.header
     assert block.header.state_root == load_lthash(chain.db).root()
     assert chain.get_block(block.hash) == block
@@ -169,7 +176,7 @@ def test_correctly_signed_block_by_an_unscheduled_key_is_rejected(
     two_producers: Chain, impostor: PrivateKey
 ) -> None:
     chain = two_producers
-    slot, scheduled = next_slot(chain.state(), chain.head.slot, [KEYS[0]])
+    slot, scheduled = next_slot(chain, chain.head.slot, [KEYS[0]])
     assert scheduled != impostor
     block = build_on_head(chain, slot=slot).block
     forged = resign(block, impostor, producer=impostor.address)
@@ -183,8 +190,10 @@ def test_correctly_signed_block_by_an_unscheduled_key_is_rejected(
 
 
 def test_both_producers_get_slots(two_producers: Chain) -> None:
-    state = two_producers.state()
-    scheduled = {get_slot_producer(state, slot) for slot in range(1, 41)}
+    scheduled = {
+        scheduled_producer(two_producers.state(), slot, two_producers.rules)
+        for slot in range(1, 41)
+    }
     assert scheduled == {KEYS[0].address, KEYS[1].address}
 
 
@@ -221,20 +230,25 @@ def test_block_from_the_future_is_rejected(chain: Chain) -> None:
 def test_unknown_parent_is_rejected(chain: Chain) -> None:
     block = build_on_head(chain).block
     orphan = resign(block, signer_of(block), parent_hash=keccak(b"nowhere"))
-    assert_rejected(chain, orphan, "^unknown parent 0x")
+    assert_rejected(chain, orphan, "^unknown parent 0x", error=UnknownParent)
 
 
-def test_block_on_a_competing_branch_is_rejected(chain: Chain) -> None:
+def test_block_on_a_competing_branch_is_stored_as_a_side_block(chain: Chain) -> None:
     extend(chain)
-    first = build_on_head(chain, slot=chain.head.slot + 1).block
-    second = build_on_head(chain, slot=chain.head.slot + 2).block
+    pair = [build_on_head(chain, slot=chain.head.slot + n).block for n in (1, 2)]
+    first, second = sorted(pair, key=lambda b: b.hash)  # the higher hash loses the tie
     chain.import_block(first)
-    assert_rejected(chain, second, r"^block #2 does not build on the head #2 \(competing branch\)$")
+    state_before = state_entries(chain.db)
+    assert chain.import_block(second) == ImportResult("side")
+    assert chain.head == first.header
+    assert chain.get_block(second.hash) == second
+    assert chain.get_block_by_number(2) == first
+    assert state_entries(chain.db) == state_before
 
 
 def test_known_block_is_rejected(chain: Chain) -> None:
     block = extend(chain)
-    assert_rejected(chain, block, "^block #1 0x[0-9a-f]{16}.. already known$")
+    assert_rejected(chain, block, "^block #1 0x[0-9a-f]{16}.. already known$", BlockAlreadyKnown)
 
 
 def test_wrong_number_and_wsc_are_rejected(chain: Chain) -> None:
@@ -382,6 +396,10 @@ def test_revert_head_back_to_genesis(leveldb: Database) -> None:
     assert state_entries(leveldb) == genesis_state
     assert list(leveldb.iterate(schema.tx_location_key(b""))) == []
     assert list(leveldb.iterate(schema.journal_key(b""))) == []
+    assert [k for k, _ in leveldb.iterate(schema.block_key(b""))] == [
+        schema.block_key(chain.genesis_hash)
+    ]
+    assert list(leveldb.iterate(schema.children_prefix(b""))) == []
     assert [k for k, _ in leveldb.iterate(schema.canonical_key(0)[:-8])] == [
         schema.canonical_key(0)
     ]
@@ -405,10 +423,25 @@ def test_reverted_blocks_can_be_imported_again(chain: Chain) -> None:
     head = snapshot(chain)
     for _ in blocks:
         chain.revert_head()
-    assert_rejected(
-        chain, blocks[1], "^block #2 does not build on the head #0 \\(competing branch\\)$"
-    )
+    assert all(chain.get_block(block.hash) is None for block in blocks)  # reverted and forgotten
+    assert_rejected(chain, blocks[1], "^unknown parent 0x", UnknownParent)
     for block in blocks:
         chain.import_block(block)
     assert snapshot(chain) == head
-    assert_rejected(chain, blocks[2], "already known$")
+    assert_rejected(chain, blocks[2], "already known$", BlockAlreadyKnown)
+
+
+def test_revert_head_forgets_the_head_but_not_its_siblings(two_producers: Chain) -> None:
+    chain = two_producers
+    extend(chain)
+    pair = [build_on_head(chain, slot=chain.head.slot + n).block for n in (1, 2)]
+    first, second = sorted(pair, key=lambda b: b.hash)
+    chain.import_block(first)
+    chain.import_block(second)  # a side block
+    parent = chain.revert_head()
+    assert chain.head == parent
+    assert chain.get_block(first.hash) is None
+    assert chain.get_block(second.hash) == second  # still a side block, until a reorg
+    assert schema.child_key(parent.hash, first.hash) not in chain.db
+    assert chain.import_block(first).status == "head"  # forgotten, so importable again
+    assert chain.get_block_by_number(2) == first

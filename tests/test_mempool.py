@@ -10,7 +10,6 @@ from porchain.mempool import Mempool
 from tests.factories import KEYS, dollars, extend, transfer
 
 ALICE, BOB, CAROL = KEYS[1], KEYS[2], KEYS[3]
-NOW = 0
 
 
 def pool(chain: Chain, **kwargs: int) -> Mempool:
@@ -23,7 +22,7 @@ def test_admits_consecutive_nonces_and_orders_by_fee_per_byte(chain: Chain) -> N
     cheap = [transfer(ALICE, BOB.address, 1, nonce=n) for n in range(3)]
     rich = transfer(CAROL, BOB.address, 1, nonce=0, fee=dollars("0.01"))
     for tx in [*cheap, rich]:
-        mempool.add(tx, state, NOW)
+        mempool.add(tx, state)
     assert len(mempool) == 4
     assert mempool.pending_count(ALICE.address) == 3
     assert list(mempool.candidates()) == [rich, *cheap]
@@ -36,7 +35,7 @@ def test_a_higher_paying_later_nonce_still_waits_for_its_predecessor(chain: Chai
     second = transfer(ALICE, BOB.address, 1, nonce=1, fee=dollars("0.05"))
     other = transfer(CAROL, BOB.address, 1, nonce=0, fee=dollars("0.01"))
     for tx in (first, second, other):
-        mempool.add(tx, state, NOW)
+        mempool.add(tx, state)
     assert list(mempool.candidates()) == [other, first, second]
 
 
@@ -47,16 +46,16 @@ def test_a_higher_paying_later_nonce_still_waits_for_its_predecessor(chain: Chai
 def test_nonce_gap_is_refused(chain: Chain, nonce: int, message: str) -> None:
     mempool = pool(chain)
     with pytest.raises(InvalidTransaction, match=message):
-        mempool.add(transfer(ALICE, BOB.address, 1, nonce=nonce), chain.state(), NOW)
+        mempool.add(transfer(ALICE, BOB.address, 1, nonce=nonce), chain.state())
     assert len(mempool) == 0
 
 
 def test_gap_is_measured_after_the_pending_queue(chain: Chain) -> None:
     mempool = pool(chain)
     state = chain.state()
-    mempool.add(transfer(ALICE, BOB.address, 1, nonce=0), state, NOW)
+    mempool.add(transfer(ALICE, BOB.address, 1, nonce=0), state)
     with pytest.raises(InvalidTransaction, match="next nonce is 1, got 2"):
-        mempool.add(transfer(ALICE, BOB.address, 1, nonce=2), state, NOW)
+        mempool.add(transfer(ALICE, BOB.address, 1, nonce=2), state)
 
 
 def test_replayed_and_duplicate_transactions_are_refused(chain: Chain) -> None:
@@ -64,22 +63,22 @@ def test_replayed_and_duplicate_transactions_are_refused(chain: Chain) -> None:
     included = transfer(ALICE, BOB.address, 1, nonce=0)
     extend(chain, [included])
     with pytest.raises(InvalidTransaction, match=r"nonce too low.*replayed"):
-        mempool.add(included, chain.state(), NOW)
+        mempool.add(included, chain.state())
     pending = transfer(ALICE, BOB.address, 1, nonce=1)
-    mempool.add(pending, chain.state(), NOW)
+    mempool.add(pending, chain.state())
     with pytest.raises(InvalidTransaction, match="already in the mempool"):
-        mempool.add(pending, chain.state(), NOW)
+        mempool.add(pending, chain.state())
 
 
 def test_replacement_needs_a_fee_bump(chain: Chain) -> None:
     mempool = pool(chain)
     state = chain.state()
     original = transfer(ALICE, BOB.address, 1, nonce=0, fee=dollars("0.01"))
-    mempool.add(original, state, NOW)
+    mempool.add(original, state)
     with pytest.raises(InvalidTransaction, match="replacement fee too low"):
-        mempool.add(transfer(ALICE, BOB.address, 2, nonce=0, fee=dollars("0.0105")), state, NOW)
+        mempool.add(transfer(ALICE, BOB.address, 2, nonce=0, fee=dollars("0.0105")), state)
     better = transfer(ALICE, BOB.address, 2, nonce=0, fee=dollars("0.011"))
-    mempool.add(better, state, NOW)
+    mempool.add(better, state)
     assert len(mempool) == 1
     assert mempool.get(better.hash) == better and original.hash not in mempool
 
@@ -87,9 +86,9 @@ def test_replacement_needs_a_fee_bump(chain: Chain) -> None:
 def test_funds_are_checked_against_all_pending_spending(chain: Chain) -> None:
     mempool = pool(chain)
     state = chain.state()
-    mempool.add(transfer(ALICE, BOB.address, dollars(600), nonce=0), state, NOW)
+    mempool.add(transfer(ALICE, BOB.address, dollars(600), nonce=0), state)
     with pytest.raises(InvalidTransaction, match=r"insufficient funds.*1 pending"):
-        mempool.add(transfer(ALICE, BOB.address, dollars(600), nonce=1), state, NOW)
+        mempool.add(transfer(ALICE, BOB.address, dollars(600), nonce=1), state)
     assert len(mempool) == 1
 
 
@@ -98,12 +97,12 @@ def test_full_mempool_evicts_the_cheapest_tail_for_a_better_payer(chain: Chain) 
     state = chain.state()
     cheap_head = transfer(ALICE, BOB.address, 1, nonce=0, fee=dollars("0.002"))
     cheap_tail = transfer(ALICE, BOB.address, 1, nonce=1, fee=dollars("0.002"))
-    mempool.add(cheap_head, state, NOW)
-    mempool.add(cheap_tail, state, NOW)
+    mempool.add(cheap_head, state)
+    mempool.add(cheap_tail, state)
     with pytest.raises(MempoolFull, match="mempool is full"):
-        mempool.add(transfer(CAROL, BOB.address, 1, nonce=0, fee=dollars("0.002")), state, NOW)
+        mempool.add(transfer(CAROL, BOB.address, 1, nonce=0, fee=dollars("0.002")), state)
     better = transfer(CAROL, BOB.address, 1, nonce=0, fee=dollars("0.003"))
-    mempool.add(better, state, NOW)
+    mempool.add(better, state)
     assert set(mempool.transactions()) == {cheap_head, better}
 
 
@@ -112,7 +111,7 @@ def test_new_head_forgets_included_and_passed_transactions(chain: Chain) -> None
     state = chain.state()
     txs = [transfer(ALICE, BOB.address, 1, nonce=n) for n in range(3)]
     for tx in txs:
-        mempool.add(tx, state, NOW)
+        mempool.add(tx, state)
     block = extend(chain, txs[:2])
     mempool.on_new_head(block.transactions, chain.state())
     assert mempool.transactions() == [txs[2]]
@@ -123,14 +122,7 @@ def test_removing_a_transaction_drops_the_senders_later_ones(chain: Chain) -> No
     state = chain.state()
     txs = [transfer(ALICE, BOB.address, 1, nonce=n) for n in range(3)]
     for tx in txs:
-        mempool.add(tx, state, NOW)
+        mempool.add(tx, state)
     mempool.remove([txs[1]])
     assert mempool.transactions() == [txs[0]]
     assert mempool.pending_count(ALICE.address) == 1
-
-
-def test_first_seen_time_is_kept(chain: Chain) -> None:
-    mempool = pool(chain)
-    tx = transfer(ALICE, BOB.address, 1, nonce=0)
-    mempool.add(tx, chain.state(), 1234)
-    assert mempool.first_seen_ms(tx.hash) == 1234

@@ -102,7 +102,7 @@ def test_transfers_conserve_dollars_and_replay_identically(
         )
         built = build_on_head(chain, make_transfers(chain, plan))
         block = built.block
-        ctx = chain.import_block(block)
+        (ctx,) = chain.import_block(block).contexts
         imported.append(block)
         settlements += len(block.transactions)
         event(f"block with transfers: {bool(block.transactions)}, left out: {bool(built.rejected)}")

@@ -102,7 +102,9 @@ async def test_transaction_lifecycle(served: tuple[Node, Client]) -> None:
     assert produced is not None and tx in produced.transactions
     included = await client.call("por_getTransaction", "0x" + tx.hash.hex())
     assert included["status"] == "included" and included["block_number"] == produced.number
-    assert await client.call("por_pendingTransactions") == []
+    pending = await client.call("por_pendingTransactions")
+    assert [t["kind"] for t in pending] == ["VOTE"]  # the node's own vote on its new block
+    assert pending[0]["payload"]["side"] == "for"
     assert await client.call("por_getTransaction", "0x" + "00" * 32) is None
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from porchain import wallet
 from porchain.cli.common import (
     emit,
     fields,
@@ -22,6 +23,7 @@ from porchain.cli.genesis import resolve_account
 from porchain.consensus.transfer import Transfer
 from porchain.crypto.keys import PrivateKey
 from porchain.errors import PorchainError
+from porchain.params import WSCParams
 from porchain.rpc.client import RPCClient
 from porchain.types.codec import RLPItem
 from porchain.types.transactions import Transaction, TxKind
@@ -52,20 +54,10 @@ def sign_transaction(
     chain_id = client.call("por_chainId")
     if nonce is None:
         nonce = client.call("por_getAccount", "0x" + key.address.hex())["next_nonce"]
-    if fee is not None:
-        return Transaction.create(
-            key, chain_id=chain_id, nonce=nonce, kind=kind, payload=payload, fee=fee
-        )
-    wsc = client.call("por_getParams")["params"]
-    fee = 0
-    while True:  # the fee's own encoding adds bytes: settle on the first fee that covers them
-        tx = Transaction.create(
-            key, chain_id=chain_id, nonce=nonce, kind=kind, payload=payload, fee=fee
-        )
-        needed = wsc["min_fee"] + wsc["fee_per_byte"] * tx.size
-        if tx.fee >= needed:
-            return tx
-        fee = needed
+    params = WSCParams.from_dict(client.call("por_getParams")["params"])
+    return wallet.sign_transaction(
+        key, chain_id=chain_id, nonce=nonce, kind=kind, payload=payload, params=params, fee=fee
+    )
 
 
 def send_and_report(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from porchain.errors import InvalidTransaction
+from porchain.state.objects import Pool
 from porchain.state.state import State
 from porchain.types.blocks import Header
 from porchain.types.codec import RLPItem
@@ -65,6 +66,16 @@ class Module:
 
     def end_block(self, state: State, ctx: BlockContext) -> None:
         """Run after the block's transactions."""
+
+    def end_epoch(self, state: State, epoch: int) -> None:
+        """Run once when `epoch` ends, before the first block of a later epoch."""
+
+    def skip_epochs(self, state: State, first: int, last: int) -> None:
+        """Epochs `first..last` ended with no block at all (the network was down): catch up
+        in one step instead of epoch by epoch."""
+
+    def pool_resolved(self, state: State, pool: Pool) -> None:
+        """Act on a validation pool that just resolved (every module sees every pool)."""
 
 
 class Rules:

@@ -1,44 +1,59 @@
-"""Producer selection: the REP-weighted draw of PROTOCOL section 6.
+"""Producer selection: the REP-weighted draw of PROTOCOL section 6, and the epoch schedule.
 
-For slot s, `r = int(keccak(mix || s)) mod total_weight`, then a binary search over the cumulative
-weights of the ASC snapshot, sorted by address.
+For slot s, `r = int(keccak(mix || s)) mod total_weight`, then a binary search over the
+cumulative weights of the ASC snapshot, sorted by address. Policy `weighted` draws every slot
+from the whole snapshot; `cycle` leaves out who was already drawn until every member has been
+drawn once (the seed's "more stable selection").
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from functools import lru_cache
 from itertools import accumulate
 
 from porchain.crypto.hashing import keccak
+from porchain.state.objects import Weight
 from porchain.state.state import State
 
 
-class Draw:
-    """Draws for one (mix, snapshot): cumulative weights computed once, each draw O(log n)."""
-
-    __slots__ = ("_addresses", "_cumulative", "mix", "total")
-
-    def __init__(self, mix: bytes, snapshot: Sequence[tuple[bytes, int]]) -> None:
-        self.mix = mix
-        self._addresses = [address for address, _ in snapshot]
-        self._cumulative = list(accumulate(weight for _, weight in snapshot))
-        self.total = self._cumulative[-1] if self._cumulative else 0
-
-    def producer(self, slot: int) -> bytes | None:
-        if self.total == 0:
-            return None
-        r = int.from_bytes(keccak(self.mix + slot.to_bytes(8, "big")), "big") % self.total
-        return self._addresses[bisect_right(self._cumulative, r)]
+def draw(mix: bytes, slot: int, snapshot: Sequence[Weight]) -> bytes:
+    """The member drawn for `slot` from a non-empty snapshot."""
+    cumulative = list(accumulate(w.weight for w in snapshot))
+    r = int.from_bytes(keccak(mix + slot.to_bytes(8, "big")), "big") % cumulative[-1]
+    return snapshot[bisect_right(cumulative, r)].address
 
 
-@lru_cache(maxsize=8)
-def _draw(mix: bytes, snapshot: tuple[tuple[bytes, int], ...]) -> Draw:
-    return Draw(mix, snapshot)
+def compute_schedule(
+    mix: bytes,
+    snapshot: Sequence[Weight],
+    first_slot: int,
+    slots: int,
+    policy: str,
+    cycle_drawn: Sequence[bytes] = (),
+) -> tuple[list[bytes], list[bytes]]:
+    """Producers of `slots` slots from `first_slot`, and who the cycle has drawn after them."""
+    if not snapshot:
+        return [], list(cycle_drawn)
+    if policy == "weighted":
+        return [draw(mix, first_slot + i, snapshot) for i in range(slots)], list(cycle_drawn)
+    members = {w.address for w in snapshot}
+    drawn = {a for a in cycle_drawn if a in members}
+    producers = []
+    for slot in range(first_slot, first_slot + slots):
+        if drawn == members:
+            drawn = set()
+        candidates = [w for w in snapshot if w.address not in drawn]
+        producer = draw(mix, slot, candidates)
+        drawn.add(producer)
+        producers.append(producer)
+    return producers, sorted(drawn)
 
 
 def get_slot_producer(state: State, slot: int) -> bytes | None:
-    """The producer scheduled for `slot`, or None when nobody is available."""
-    beacon = state.beacon
-    return _draw(beacon.mix, tuple(beacon.snapshot)).producer(slot)
+    """The producer scheduled for `slot`, or None when nobody is (the state must have been
+    advanced to within one epoch of `slot`)."""
+    epoch_slots = state.params.epoch_slots
+    producers = state.schedule(slot // epoch_slots).producers
+    index = slot % epoch_slots
+    return producers[index] if index < len(producers) else None

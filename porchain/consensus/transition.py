@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from porchain.consensus.asc import record_produced
 from porchain.consensus.modules import BlockContext, Rules, TxHandler
+from porchain.consensus.pools import process_due_pools
 from porchain.consensus.salary import distribute_block_fees, settle_salary, spendable_balance
 from porchain.consensus.selection import get_slot_producer
+from porchain.consensus.slots import process_slots
 from porchain.crypto.keys import to_checksum_address
 from porchain.errors import InvalidBlock, InvalidTransaction
 from porchain.state.state import State
@@ -131,6 +134,7 @@ def process_header(state: State, header: Header) -> None:
         )
     chain.number = header.number
     chain.slot = header.slot
+    record_produced(state, header.producer)
 
 
 def process_transactions(state: State, block: Block, rules: Rules, ctx: BlockContext) -> None:
@@ -148,8 +152,17 @@ def process_fees(state: State, ctx: BlockContext) -> None:
     distribute_block_fees(state, ctx.fees + subsidy)
 
 
+def process_pools(state: State, number: int, rules: Rules) -> None:
+    """Resolve the pools whose duration has passed; modules act on the outcomes."""
+    for pool in process_due_pools(state, number):
+        for module in rules.modules:
+            module.pool_resolved(state, pool)
+
+
 def begin_block(state: State, header: Header, rules: Rules) -> BlockContext:
+    process_slots(state, header.slot, rules)
     process_header(state, header)
+    process_pools(state, header.number, rules)
     ctx = BlockContext(header)
     for module in rules.modules:
         module.begin_block(state, ctx)

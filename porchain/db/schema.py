@@ -35,6 +35,15 @@ def journal_key(block_hash: bytes) -> bytes:
     return VERSION_PREFIX + b"journal/" + block_hash
 
 
+def child_key(parent_hash: bytes, child_hash: bytes) -> bytes:
+    """Marks a stored block as a child of its parent, so a branch can be found (and dropped)."""
+    return children_prefix(parent_hash) + child_hash
+
+
+def children_prefix(parent_hash: bytes) -> bytes:
+    return VERSION_PREFIX + b"child/" + parent_hash
+
+
 def state_db_key(state_key: bytes) -> bytes:
     return STATE_PREFIX + state_key
 
@@ -54,3 +63,44 @@ def account_state_key(address: bytes) -> bytes:
 
 def wsc_state_key(wsc_id: int) -> bytes:
     return b"wsc/" + wsc_id.to_bytes(8, "big")
+
+
+def asc_member_state_key(address: bytes) -> bytes:
+    return b"ascm/" + address
+
+
+ASC_MEMBERS_STATE_KEY = b"asc/members"
+
+
+UNBONDING_STATE_KEY = b"asc/unbonding"
+
+
+def epoch_state_key(epoch: int) -> bytes:
+    return b"epoch/" + epoch.to_bytes(8, "big")
+
+
+def schedule_state_key(epoch: int) -> bytes:
+    return b"sched/" + epoch.to_bytes(8, "big")
+
+
+POOL_PREFIX = b"pool/"
+OPEN_POOLS_STATE_KEY = b"pools/open"
+
+
+def pool_state_key(pool_id: int) -> bytes:
+    return POOL_PREFIX + pool_id.to_bytes(8, "big")
+
+
+def block_pool_state_key(number: int) -> bytes:
+    return b"blockpool/" + number.to_bytes(8, "big")
+
+
+# -- node-local database keys (not consensus) -----------------------------------------------------
+
+
+def first_seen_key(tx_hash: bytes) -> bytes:
+    return VERSION_PREFIX + b"seen/" + tx_hash
+
+
+def beacon_salt_key(epoch: int) -> bytes:
+    return VERSION_PREFIX + b"salt/" + epoch.to_bytes(8, "big")

@@ -1,72 +1,24 @@
-"""The objects the state map holds, each with its RLP encoding.
+"""The objects the state map holds.
 
-Every state value is a mutable dataclass read through `State`, changed in place by the rules
-(as the consensus specs do), and re-encoded when the block commits. An object whose fields are
-all zero is absent from the state: `is_empty` says so and the entry is deleted.
+Every state value is a `Record` read through `State`, changed in place by the rules (as the
+consensus specs do) and re-encoded when the block commits. A record whose fields are all zero or
+empty is absent from the state: its entry is deleted.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Any, ClassVar, Self
+from typing import ClassVar
 
-from porchain.errors import DecodeError
-from porchain.types.codec import (
-    decode_fixed,
-    decode_list,
-    decode_uint,
-    encode_uint,
-    rlp_decode,
-    rlp_encode,
-)
+from porchain.state.records import Record
 
+ZERO_MIX = b"\x00" * 32
 
-class StateObject(ABC):
-    """Interface of state values: `encode`, `decode`, `is_empty`."""
-
-    @abstractmethod
-    def encode(self) -> bytes: ...
-
-    @classmethod
-    @abstractmethod
-    def decode(cls, data: bytes) -> Self: ...
-
-    def is_empty(self) -> bool:
-        return False
-
-
-class UintRecord(StateObject):
-    """A dataclass of non-negative integers, encoded as an RLP list in field order."""
-
-    IGNORED_FOR_EMPTINESS: ClassVar[frozenset[str]] = frozenset()
-
-    def encode(self) -> bytes:
-        return rlp_encode([encode_uint(getattr(self, name)) for name in _field_names(type(self))])
-
-    @classmethod
-    def decode(cls, data: bytes) -> Self:
-        names = _field_names(cls)
-        items = decode_list(rlp_decode(data, cls.__name__), len(names), cls.__name__)
-        return cls(*[decode_uint(item, name, 64) for name, item in zip(names, items, strict=True)])
-
-    def is_empty(self) -> bool:
-        return not any(
-            getattr(self, name)
-            for name in _field_names(type(self))
-            if name not in self.IGNORED_FOR_EMPTINESS
-        )
-
-
-@cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
+# -- accounts and totals ------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
-class Account(UintRecord):
+class Account(Record):
     """An account: `$`, the REP it owns wherever it sits, gREP, and salary bookkeeping.
 
     `rep_staked` is REP held by open pools on the account's behalf; `rep_staked_encumbered` is
@@ -105,8 +57,9 @@ class Account(UintRecord):
 
 
 @dataclass(slots=True)
-class Supply(UintRecord):
-    """Totals of each token in existence, and what was burned (sent to the incinerator)."""
+class Supply(Record):
+    """Token totals. `rep`/`grep` is what accounts own (the salary weight); `*_pooled` is what
+    validation pools hold for nobody yet (minted shares, lost stakes before payout)."""
 
     dollars: int = 0
     rep: int = 0
@@ -114,10 +67,14 @@ class Supply(UintRecord):
     dollars_burned: int = 0
     rep_burned: int = 0
     grep_burned: int = 0
+    rep_minted: int = 0
+    grep_minted: int = 0
+    rep_pooled: int = 0
+    grep_pooled: int = 0
 
 
 @dataclass(slots=True)
-class Salary(UintRecord):
+class Salary(Record):
     """Cumulative `$` paid per unit of REP and of gREP (scaled), and the `$` reserved for them."""
 
     rep_index: int = 0
@@ -126,7 +83,7 @@ class Salary(UintRecord):
 
 
 @dataclass(slots=True)
-class ChainInfo(UintRecord):
+class ChainInfo(Record):
     """Chain identity, the position of the latest block applied to this state, and the
     highest block whose validation pool accepted it (final, with all its ancestors)."""
 
@@ -137,51 +94,162 @@ class ChainInfo(UintRecord):
     finalized: int = 0
 
 
+# -- the WSC -------------------------------------------------------------------------------------
+
+
 @dataclass(slots=True)
-class ActiveWsc(UintRecord):
+class ActiveWsc(Record):
     wsc_id: int = 0
 
 
 @dataclass(slots=True)
-class WscRecord(StateObject):
-    """A WSC: its parameters (canonical JSON) and the block height it became active at."""
+class WscRecord(Record):
+    """A WSC: its parameters (canonical JSON), the height it became active at, its author."""
 
     params_json: bytes = b""
     activated_at: int = 0
+    author: bytes = b""
 
-    def encode(self) -> bytes:
-        return rlp_encode([self.params_json, encode_uint(self.activated_at)])
 
-    @classmethod
-    def decode(cls, data: bytes) -> Self:
-        items = decode_list(rlp_decode(data, "WscRecord"), 2, "WscRecord")
-        if not isinstance(items[0], bytes):
-            raise DecodeError("WscRecord parameters must be bytes")
-        return cls(items[0], decode_uint(items[1], "activated_at", 8))
-
-    def is_empty(self) -> bool:
-        return not self.params_json
+# -- the ASC -------------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
-class Beacon(StateObject):
-    """The random beacon mix and the ASC snapshot producers are drawn from.
+class AscMember(Record):
+    """A producer's liveness record."""
 
-    `snapshot` holds (address, weight) pairs sorted by address, weight > 0.
-    """
+    missed: int = 0  # scheduled slots missed in a row
 
-    mix: bytes = b"\x00" * 32
-    snapshot: list[tuple[bytes, int]] = field(default_factory=list)
 
-    def encode(self) -> bytes:
-        return rlp_encode([self.mix, [[a, encode_uint(w)] for a, w in self.snapshot]])
+@dataclass(slots=True)
+class AddressList(Record):
+    """A sorted list of addresses (the ASC members)."""
 
-    @classmethod
-    def decode(cls, data: bytes) -> Self:
-        items = decode_list(rlp_decode(data, "Beacon"), 2, "Beacon")
-        pairs: list[Any] = decode_list(items[1], None, "Beacon snapshot")
-        snapshot = []
-        for pair in pairs:
-            address, weight = decode_list(pair, 2, "snapshot entry")
-            snapshot.append((decode_fixed(address, 20, "address"), decode_uint(weight, "weight")))
-        return cls(decode_fixed(items[0], 32, "mix"), snapshot)
+    addresses: list[bytes] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Unbonding(Record):
+    epoch: int = 0  # the pending REP becomes free at the end of this epoch
+    address: bytes = b""
+    amount: int = 0
+
+
+@dataclass(slots=True)
+class UnbondingQueue(Record):
+    """Released REP on its way out of the ASC, by due epoch."""
+
+    entries: list[Unbonding] = field(default_factory=list)
+
+
+# -- the beacon and the schedule -------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Beacon(Record):
+    """The current epoch, its mix, and (for the `cycle` policy) who was drawn this cycle."""
+
+    epoch: int = 0
+    mix: bytes = ZERO_MIX
+    cycle_drawn: list[bytes] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Commit(Record):
+    address: bytes = b""
+    commitment: bytes = b""
+
+
+@dataclass(slots=True)
+class Reveal(Record):
+    address: bytes = b""
+    salt: bytes = b""
+
+
+@dataclass(slots=True)
+class Penalty(Record):
+    address: bytes = b""
+    amount: int = 0
+
+
+@dataclass(slots=True)
+class EpochRecord(Record):
+    """One epoch of the commit-reveal: commits, reveals, the penalties and mix it produced."""
+
+    commits: list[Commit] = field(default_factory=list)
+    reveals: list[Reveal] = field(default_factory=list)
+    penalties: list[Penalty] = field(default_factory=list)
+    next_mix: bytes = b""
+
+
+@dataclass(slots=True)
+class Weight(Record):
+    address: bytes = b""
+    weight: int = 0
+
+
+@dataclass(slots=True)
+class Schedule(Record):
+    """The producers of one epoch's slots, drawn from `mix` and the ASC `snapshot`."""
+
+    mix: bytes = b""
+    snapshot: list[Weight] = field(default_factory=list)
+    producers: list[bytes] = field(default_factory=list)
+
+
+# -- validation pools ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Stake(Record):
+    voter: bytes = b""
+    side: int = 0  # 1 FOR, 0 AGAINST
+    amount: int = 0
+    encumbered: int = 0  # the part taken from the ASC (REP pools)
+    bond: int = 0  # 1 for a producer's bond
+    returned: int = 0  # filled at resolution
+    reward: int = 0
+
+
+@dataclass(slots=True)
+class Pool(Record):
+    """A validation pool: its terms, its stakes and, once resolved, its outcome."""
+
+    id: int = 0
+    kind: int = 0
+    token: int = 0
+    target: bytes = b""
+    author: bytes = b""
+    opened_at: int = 0
+    closes_at: int = 0
+    quorum_ppm: int = 0
+    win_ratio_ppm: int = 0
+    binding_ppm: int = 0
+    fee: int = 0
+    author_minted: int = 0
+    unassigned_minted: int = 0
+    stakes: list[Stake] = field(default_factory=list)
+    status: int = 0
+    resolved_at: int = 0
+    for_total: int = 0
+    against_total: int = 0
+    burned: int = 0
+
+
+@dataclass(slots=True)
+class PoolDue(Record):
+    closes_at: int = 0
+    pool_id: int = 0
+
+
+@dataclass(slots=True)
+class OpenPools(Record):
+    """Open pools by closing height, and the next pool id."""
+
+    due: list[PoolDue] = field(default_factory=list)
+    next_id: int = 0
+
+
+@dataclass(slots=True)
+class PoolRef(Record):
+    pool_id: int = 0

@@ -19,16 +19,24 @@ from porchain.state.lthash import LtHash
 from porchain.state.objects import (
     Account,
     ActiveWsc,
+    AddressList,
+    AscMember,
     Beacon,
     ChainInfo,
+    EpochRecord,
+    OpenPools,
+    Pool,
+    PoolRef,
     Salary,
-    StateObject,
+    Schedule,
     Supply,
+    UnbondingQueue,
     WscRecord,
 )
+from porchain.state.records import Record
 from porchain.types.codec import decode_bytes, decode_list, rlp_decode, rlp_encode
 
-T = TypeVar("T", bound=StateObject)
+T = TypeVar("T", bound=Record)
 
 
 class Readable(Protocol):
@@ -45,7 +53,7 @@ class State:
     def __init__(self, db: Readable, lthash: LtHash | None = None) -> None:
         self._db = db
         self._lthash = lthash  # loaded when first needed: reads never need it
-        self._entries: dict[bytes, tuple[bytes | None, StateObject]] = {}
+        self._entries: dict[bytes, tuple[bytes | None, Record]] = {}
 
     # -- typed access ------------------------------------------------------------------------
 
@@ -61,7 +69,7 @@ class State:
         self._entries[key] = (raw, obj)
         return obj
 
-    def set(self, key: bytes, obj: StateObject) -> None:
+    def set(self, key: bytes, obj: Record) -> None:
         """Replace an entry's object (for values rebuilt rather than changed in place)."""
         if key not in self._entries:
             self.get(key, type(obj))
@@ -85,6 +93,33 @@ class State:
     @property
     def beacon(self) -> Beacon:
         return self.get(schema.BEACON_STATE_KEY, Beacon)
+
+    def asc_member(self, address: bytes) -> AscMember:
+        return self.get(schema.asc_member_state_key(address), AscMember)
+
+    @property
+    def asc_members(self) -> AddressList:
+        return self.get(schema.ASC_MEMBERS_STATE_KEY, AddressList)
+
+    @property
+    def unbonding(self) -> UnbondingQueue:
+        return self.get(schema.UNBONDING_STATE_KEY, UnbondingQueue)
+
+    def epoch_record(self, epoch: int) -> EpochRecord:
+        return self.get(schema.epoch_state_key(epoch), EpochRecord)
+
+    def schedule(self, epoch: int) -> Schedule:
+        return self.get(schema.schedule_state_key(epoch), Schedule)
+
+    def pool(self, pool_id: int) -> Pool:
+        return self.get(schema.pool_state_key(pool_id), Pool)
+
+    @property
+    def open_pools(self) -> OpenPools:
+        return self.get(schema.OPEN_POOLS_STATE_KEY, OpenPools)
+
+    def block_pool_id(self, number: int) -> int:
+        return self.get(schema.block_pool_state_key(number), PoolRef).pool_id
 
     @property
     def wsc_id(self) -> int:

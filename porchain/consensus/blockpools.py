@@ -1,0 +1,85 @@
+"""Executive governance: every block opens a validation pool, and accepted pools finalize.
+
+At the end of each block, a pool opens on it: it mints REP for the block's fees plus subsidy,
+pays the WSC royalty to the active WSC's author, and takes the producer's bond from the ASC as a
+FOR stake (PROTOCOL section 8). At the start of each block, pools whose duration has passed
+resolve; a block pool accepted with quorum makes its block, and every ancestor, final.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from porchain.consensus.ledger import REP, mint_rep
+from porchain.consensus.modules import BlockContext, Module, TxHandler
+from porchain.consensus.pools import (
+    ACCEPTED,
+    BLOCK_POOL,
+    FOR,
+    PoolTerms,
+    VoteHandler,
+    add_stake,
+    open_pool,
+)
+from porchain.constants import INCINERATOR, PPM
+from porchain.db.schema import block_pool_state_key
+from porchain.state.objects import Pool, PoolRef
+from porchain.state.state import State
+
+
+def block_pool_terms(state: State) -> PoolTerms:
+    params = state.params
+    return PoolTerms(
+        duration=params.block_pool_duration,
+        quorum_ppm=params.block_quorum_ppm,
+        win_ratio_ppm=params.block_win_ratio_ppm,
+        binding_ppm=params.block_binding_ppm,
+        author_share_ppm=params.author_share_ppm,
+    )
+
+
+def wsc_author(state: State) -> bytes:
+    return state.wsc(state.wsc_id).author or INCINERATOR
+
+
+def open_block_pool(state: State, ctx: BlockContext) -> None:
+    params = state.params
+    header = ctx.header
+    fees = ctx.fees + params.subsidy
+    minted = fees * params.mint_ratio
+    royalty = minted * params.wsc_royalty_ppm // PPM
+    mint_rep(state, wsc_author(state), royalty)
+    pool = open_pool(
+        state,
+        kind=BLOCK_POOL,
+        token=REP,
+        target=header.number.to_bytes(8, "big"),
+        author=header.producer,
+        fee=fees,
+        minted=minted - royalty,
+        terms=block_pool_terms(state),
+        opened_at=header.number,
+    )
+    bond = state.account(header.producer).rep_encumbered * params.producer_bond_ppm // PPM
+    if bond:
+        add_stake(state, pool, header.producer, FOR, bond, bond=True)
+    state.set(block_pool_state_key(header.number), PoolRef(pool.id))
+
+
+def finalize_accepted_block(state: State, pool: Pool) -> None:
+    """A block pool accepted with quorum makes its block final, and every ancestor with it."""
+    if pool.kind == BLOCK_POOL and pool.status == ACCEPTED:
+        state.chain.finalized = max(state.chain.finalized, int.from_bytes(pool.target, "big"))
+
+
+class BlockPoolsModule(Module):
+    name = "pools"
+
+    def handlers(self) -> list[TxHandler[Any]]:
+        return [VoteHandler()]
+
+    def pool_resolved(self, state: State, pool: Pool) -> None:
+        finalize_accepted_block(state, pool)
+
+    def end_block(self, state: State, ctx: BlockContext) -> None:
+        open_block_pool(state, ctx)

@@ -1,0 +1,96 @@
+"""`Record`: a dataclass whose fields encode as an RLP list, by their type hints.
+
+Field types: `int` (canonical unsigned), `bytes`, another `Record` (a nested list), and `list[X]`
+of any of these. State objects declare fields and nothing else; encoding, strict decoding and
+emptiness come from here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from functools import cache
+from typing import Any, ClassVar, Self
+
+from porchain.errors import DecodeError
+from porchain.types.codec import (
+    RLPItem,
+    decode_bytes,
+    decode_list,
+    decode_uint,
+    encode_uint,
+    rlp_decode,
+    rlp_encode,
+)
+
+MAX_FIELD_BYTES = 2**24
+
+Kind = Any  # int | bytes | type[Record] | ("list", Kind)
+
+
+class Record:
+    """A state value. Subclasses are `@dataclass(slots=True)` with typed fields."""
+
+    IGNORED_FOR_EMPTINESS: ClassVar[frozenset[str]] = frozenset()
+
+    def to_rlp(self) -> list[RLPItem]:
+        return [_encode(getattr(self, name), kind) for name, kind in _schema(type(self))]
+
+    def encode(self) -> bytes:
+        return rlp_encode(self.to_rlp())
+
+    @classmethod
+    def from_rlp(cls, item: RLPItem) -> Self:
+        schema = _schema(cls)
+        items = decode_list(item, len(schema), cls.__name__)
+        return cls(*[_decode(i, kind, name) for (name, kind), i in zip(schema, items, strict=True)])
+
+    @classmethod
+    def decode(cls, data: bytes) -> Self:
+        return cls.from_rlp(rlp_decode(data, cls.__name__))
+
+    def is_empty(self) -> bool:
+        """An empty record is absent from the state (its entry is deleted)."""
+        return not any(
+            getattr(self, name)
+            for name, _ in _schema(type(self))
+            if name not in self.IGNORED_FOR_EMPTINESS
+        )
+
+
+@cache
+def _schema(cls: type) -> tuple[tuple[str, Kind], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, _kind(hints[f.name])) for f in dataclasses.fields(cls))
+
+
+def _kind(hint: Any) -> Kind:
+    if hint is int or hint is bytes:
+        return hint
+    if isinstance(hint, type) and issubclass(hint, Record):
+        return hint
+    if typing.get_origin(hint) is list:
+        return ("list", _kind(typing.get_args(hint)[0]))
+    raise TypeError(f"unsupported record field type {hint!r}")
+
+
+def _encode(value: Any, kind: Kind) -> RLPItem:
+    if kind is int:
+        return encode_uint(value)
+    if kind is bytes:
+        return value
+    if isinstance(kind, tuple):
+        return [_encode(v, kind[1]) for v in value]
+    return value.to_rlp()
+
+
+def _decode(item: RLPItem, kind: Kind, name: str) -> Any:
+    if kind is int:
+        return decode_uint(item, name, 64)
+    if kind is bytes:
+        return decode_bytes(item, name, MAX_FIELD_BYTES)
+    if isinstance(kind, tuple):
+        return [_decode(i, kind[1], name) for i in decode_list(item, None, name)]
+    if isinstance(kind, type) and issubclass(kind, Record):
+        return kind.from_rlp(item)
+    raise DecodeError(f"cannot decode field {name}")
