@@ -182,10 +182,7 @@ def run(vector: Vector) -> tuple[State, int]:
     )
     for name, side, amount in vector.stakes:
         if name == "A":  # the producer's bond comes from the ASC
-            account = state.account(ADDRESS["A"])
-            free, account.rep = account.rep, 0
             add_stake(state, pool, ADDRESS["A"], side, amount, bond=True)
-            account.rep = free
         else:
             add_stake(state, pool, ADDRESS[name], side, amount)
     resolve_pool(state, pool, number=6)

@@ -6,14 +6,22 @@ from typing import Any
 
 import click
 
-from porchain.cli.common import emit, fields, home, output_option, rpc_client, rpc_option
+from porchain.cli.common import (
+    emit,
+    fields,
+    home,
+    output_option,
+    rpc_client,
+    rpc_option,
+    table,
+)
 from porchain.cli.genesis import resolve_account
 from porchain.rpc.format import hex0x
 from porchain.units import format_amount
 
 
 def amount(value: str, unit: str) -> str:
-    return f"{format_amount(int(value))} {unit}"
+    return f"{format_amount(int(value))} {unit}".rstrip()
 
 
 @click.group()
@@ -130,3 +138,123 @@ def chain_tx(ctx: click.Context, tx_hash: str, rpc_url: str | None, output: str)
         fields(rows)
 
     emit(output, data, render)
+
+
+@chain.command("schedule")
+@click.option("--count", type=click.IntRange(1, 500), default=16, show_default=True)
+@rpc_option
+@output_option
+@click.pass_context
+def chain_schedule(ctx: click.Context, count: int, rpc_url: str | None, output: str) -> None:
+    """The producers of the next slots (drawn up to the end of the next epoch)."""
+    slots = rpc_client(ctx, rpc_url).call("por_getSchedule", count)
+    emit(
+        output,
+        slots,
+        lambda rows: table(
+            "SLOT",
+            "EPOCH",
+            "PRODUCER",
+            rows=[[str(r["slot"]), str(r["epoch"]), r["producer"]] for r in rows],
+        ),
+    )
+
+
+POOL_STATUSES = ("open", "accepted", "rejected", "no_quorum")
+
+
+@chain.command("pools")
+@click.option("--status", type=click.Choice(POOL_STATUSES), help="Only pools with this status.")
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
+@rpc_option
+@output_option
+@click.pass_context
+def chain_pools(
+    ctx: click.Context, status: str | None, limit: int, rpc_url: str | None, output: str
+) -> None:
+    """Validation pools, newest first, with their outcome."""
+    pools = rpc_client(ctx, rpc_url).call("por_listPools", status, limit)
+
+    def render(rows: list[dict[str, Any]]) -> None:
+        table(
+            "ID",
+            "KIND",
+            "TARGET",
+            "STATUS",
+            "FOR",
+            "AGAINST",
+            "STAKES",
+            "CLOSES",
+            rows=[
+                [
+                    str(p["id"]),
+                    p["kind"],
+                    f"#{p['block_number']}" if p["block_number"] is not None else p["target"],
+                    p["status"],
+                    amount(p["for_total"], ""),
+                    amount(p["against_total"], ""),
+                    str(len(p["stakes"])),
+                    f"#{p['closes_at']}",
+                ]
+                for p in rows
+            ],
+        )
+
+    emit(output, pools, render)
+
+
+@chain.command("pool")
+@click.argument("pool_id", type=click.IntRange(1))
+@rpc_option
+@output_option
+@click.pass_context
+def chain_pool(ctx: click.Context, pool_id: int, rpc_url: str | None, output: str) -> None:
+    """One validation pool: its terms, every stake and how it was settled."""
+    pool = rpc_client(ctx, rpc_url).call("por_getPool", pool_id)
+    if pool is None:
+        raise click.ClickException(f"no pool #{pool_id}")
+
+    def render(p: dict[str, Any]) -> None:
+        fields(
+            [
+                ("pool", f"#{p['id']} ({p['kind']}, {p['token']})"),
+                (
+                    "target",
+                    f"block #{p['block_number']} {p['block_hash']}"
+                    if p["block_number"] is not None
+                    else p["target"],
+                ),
+                ("author", p["author"]),
+                ("status", p["status"]),
+                ("open", f"#{p['opened_at']} to #{p['closes_at']}"),
+                (
+                    "minted",
+                    f"{amount(p['author_minted'], '')} for the author, "
+                    f"{amount(p['unassigned_minted'], '')} unassigned",
+                ),
+                (
+                    "for / against",
+                    f"{amount(p['for_total'], '')} / {amount(p['against_total'], '')}",
+                ),
+                ("burned", amount(p["burned"], p["token"])),
+            ]
+        )
+        table(
+            "VOTER",
+            "SIDE",
+            "STAKE",
+            "RETURNED",
+            "REWARD",
+            rows=[
+                [
+                    s["voter"] + (" (bond)" if s["bond"] else ""),
+                    s["side"],
+                    amount(s["amount"], ""),
+                    amount(s["returned"], ""),
+                    amount(s["reward"], ""),
+                ]
+                for s in p["stakes"]
+            ],
+        )
+
+    emit(output, pool, render)

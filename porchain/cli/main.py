@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import click
 
 from porchain import __version__
-from porchain.cli import chain, db, genesis, keys, node, tx
+from porchain.cli import chain, db, genesis, keys, node, rep, tx
 from porchain.cli.common import DEFAULT_DATADIR, Home
 from porchain.errors import PorchainError, leaf_exceptions
 from porchain.logs import configure_logging
@@ -22,6 +23,9 @@ class PorchainGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except (PorchainError, OSError, BaseExceptionGroup) as exc:
             leaves = leaf_exceptions(exc)
             if not all(isinstance(leaf, PorchainError | OSError) for leaf in leaves):
@@ -56,7 +60,16 @@ def cli(ctx: click.Context, datadir: Path, verbose: int) -> None:
     configure_logging(verbose)
 
 
-for group in (keys.keys, genesis.genesis, genesis.init, node.node, tx.tx, chain.chain, db.db):
+for group in (
+    keys.keys,
+    genesis.genesis,
+    genesis.init,
+    node.node,
+    tx.tx,
+    rep.rep,
+    chain.chain,
+    db.db,
+):
     cli.add_command(group)
 
 logging.captureWarnings(True)

@@ -31,13 +31,14 @@ class Ledger:
         account = state.account(address)
         return account.rep + account.rep_encumbered
 
-    def stake(self, state: State, address: bytes, amount: int) -> int:
-        """Move `amount` into a pool stake, free REP first; return the part taken from the ASC.
+    def stake(self, state: State, address: bytes, amount: int, *, bond: bool = False) -> int:
+        """Move `amount` into a pool stake, free REP first (a producer's bond: all from the
+        ASC); return the part taken from the ASC.
 
         The account still owns a stake, so its salary weight does not change.
         """
         account = state.account(address)
-        from_free = min(account.rep, amount)
+        from_free = 0 if bond else min(account.rep, amount)
         from_asc = amount - from_free
         account.rep -= from_free
         account.rep_encumbered -= from_asc
@@ -91,7 +92,7 @@ class GrepLedger(Ledger):
     def available(self, state: State, address: bytes) -> int:
         return state.account(address).grep
 
-    def stake(self, state: State, address: bytes, amount: int) -> int:
+    def stake(self, state: State, address: bytes, amount: int, *, bond: bool = False) -> int:
         account = state.account(address)
         account.grep -= amount
         account.grep_staked += amount

@@ -88,7 +88,7 @@ def open_pool(
 def add_stake(
     state: State, pool: Pool, voter: bytes, side: int, amount: int, *, bond: bool = False
 ):
-    encumbered = LEDGERS[pool.token].stake(state, voter, amount)
+    encumbered = LEDGERS[pool.token].stake(state, voter, amount, bond=bond)
     pool.stakes.append(Stake(voter, side, amount, encumbered, int(bond)))
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from porchain.consensus.ledger import REP
 from porchain.consensus.modules import Rules
+from porchain.consensus.pools import BLOCK_POOL, FOR, KIND_NAMES, STATUS_NAMES
 from porchain.consensus.salary import claimable_salary
 from porchain.crypto.keys import to_checksum_address
 from porchain.errors import InvalidTransaction
-from porchain.state.objects import Account
+from porchain.state.objects import Account, Pool
 from porchain.state.state import State
 from porchain.types.blocks import Block, Header
 from porchain.types.transactions import Transaction, kind_name
@@ -80,6 +82,51 @@ def account_json(state: State, address: bytes, account: Account, pending: int) -
         "rep_encumbered": str(account.rep_encumbered),
         "rep_pending": str(account.rep_pending),
         "rep_staked": str(account.rep_staked),
+        "rep_staked_encumbered": str(account.rep_staked_encumbered),
+        "asc_weight": str(account.asc_weight),
         "grep": str(account.grep),
         "grep_staked": str(account.grep_staked),
+        "missed_slots": state.asc_member(address).missed,
+        "unbonding": [
+            {"epoch": u.epoch, "amount": str(u.amount)}
+            for u in state.unbonding.entries
+            if u.address == address
+        ],
+    }
+
+
+def pool_json(pool: Pool, block_hash: bytes | None) -> dict[str, Any]:
+    return {
+        "id": pool.id,
+        "kind": KIND_NAMES.get(pool.kind, str(pool.kind)),
+        "token": "REP" if pool.token == REP else "gREP",
+        "target": hex0x(pool.target),
+        "block_number": int.from_bytes(pool.target, "big") if pool.kind == BLOCK_POOL else None,
+        "block_hash": hex0x(block_hash) if block_hash else None,
+        "author": to_checksum_address(pool.author),
+        "status": STATUS_NAMES[pool.status],
+        "opened_at": pool.opened_at,
+        "closes_at": pool.closes_at,
+        "resolved_at": pool.resolved_at or None,
+        "quorum_ppm": pool.quorum_ppm,
+        "win_ratio_ppm": pool.win_ratio_ppm,
+        "binding_ppm": pool.binding_ppm,
+        "fee": str(pool.fee),
+        "author_minted": str(pool.author_minted),
+        "unassigned_minted": str(pool.unassigned_minted),
+        "for_total": str(pool.for_total),
+        "against_total": str(pool.against_total),
+        "burned": str(pool.burned),
+        "stakes": [
+            {
+                "voter": to_checksum_address(s.voter),
+                "side": "for" if s.side == FOR else "against",
+                "amount": str(s.amount),
+                "from_asc": str(s.encumbered),
+                "bond": bool(s.bond),
+                "returned": str(s.returned),
+                "reward": str(s.reward),
+            }
+            for s in pool.stakes
+        ],
     }

@@ -24,9 +24,12 @@ class PorApi:
         if block is None:
             return None
         state = self.chain.state()
-        return block_json(
+        out = block_json(
             block, self.chain.rules, state.chain.genesis_time_ms, state.params.slot_ms, full=full
         )
+        out["pool_id"] = state.block_pool_id(block.number) or None
+        out["finalized"] = block.number <= state.chain.finalized
+        return out
 
     def por_chainId(self) -> int:
         return self.chain.state().chain.chain_id
@@ -35,7 +38,11 @@ class PorApi:
         return self.chain.head.number
 
     def por_getBlockByNumber(self, block: Any = "latest", full: Any = False) -> dict | None:
-        tags = {"latest": self.chain.head.number, "earliest": 0}
+        tags = {
+            "latest": self.chain.head.number,
+            "finalized": self.chain.finalized.number,
+            "earliest": 0,
+        }
         number = params.block_number(block, tags)
         return self._block_json(self.chain.get_block_by_number(number), full)
 
@@ -77,12 +84,20 @@ class PorApi:
     def por_pendingTransactions(self) -> list[dict[str, Any]]:
         return [tx_json(tx, self.chain.rules) for tx in self.node.mempool.transactions()]
 
+    def por_getSupply(self) -> dict[str, Any]:
+        """Token totals: what accounts own, what pools hold, minted and burned, the reserve."""
+        state = self.chain.state()
+        supply, salary = state.supply, state.salary
+        out = {name: str(getattr(supply, name)) for name in supply.__dataclass_fields__}
+        out["salary_reserve"] = str(salary.reserve)
+        return out
+
     def por_getParams(self) -> dict[str, Any]:
         state = self.chain.state()
         return {"wsc_id": state.wsc_id, "params": state.params.to_dict()}
 
     def por_nodeInfo(self) -> dict[str, Any]:
-        head = self.chain.head
+        head, finalized = self.chain.head, self.chain.finalized
         state = self.chain.state()
         return {
             "version": __version__,
@@ -90,6 +105,7 @@ class PorApi:
             "genesis_hash": hex0x(self.chain.genesis_hash),
             "genesis_time_ms": state.chain.genesis_time_ms,
             "head": {"number": head.number, "hash": hex0x(head.hash), "slot": head.slot},
+            "finalized": {"number": finalized.number, "hash": hex0x(finalized.hash)},
             "current_slot": self.node.clock.current_slot(),
             "wsc_id": state.wsc_id,
             "producer": to_checksum_address(self.node.address) if self.node.address else None,

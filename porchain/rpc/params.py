@@ -44,3 +44,9 @@ def boolean(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise InvalidParams(f"{name} must be true or false")
     return value
+
+
+def integer(value: Any, name: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidParams(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    return value

@@ -13,6 +13,7 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 
 from porchain.errors import PorchainError, leaf_exceptions
+from porchain.rpc.consensus import ConsensusApi
 from porchain.rpc.dispatch import Dispatcher
 from porchain.rpc.methods import PorApi
 
@@ -71,7 +72,7 @@ async def _respond(send: Any, status: int, body: bytes) -> None:
 
 
 def rpc_apis(node: Node) -> list[object]:
-    return [PorApi(node)]
+    return [PorApi(node), ConsensusApi(node)]
 
 
 async def serve_rpc(

@@ -1,0 +1,106 @@
+"""The `por_` methods of consensus: the producer schedule, the beacon epochs, validation pools."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from porchain.consensus.beacon import commit_window, reveal_window
+from porchain.consensus.pools import BLOCK_POOL, STATUS_NAMES
+from porchain.consensus.selection import get_slot_producer
+from porchain.consensus.slots import advance_to_slot
+from porchain.crypto.keys import to_checksum_address
+from porchain.db import schema
+from porchain.rpc import params
+from porchain.rpc.errors import InvalidParams
+from porchain.rpc.format import hex0x, pool_json
+from porchain.state.objects import Pool
+
+if TYPE_CHECKING:
+    from porchain.node import Node
+
+MAX_LIST = 500
+
+
+class ConsensusApi:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.chain = node.chain
+
+    def por_getSchedule(self, count: Any = 16) -> list[dict[str, Any]]:
+        """The next `count` slots and their producers, as far as they are drawn (this epoch
+        and the next), assuming no block comes before each."""
+        count = params.integer(count, "count", 1, MAX_LIST)
+        first = max(self.node.clock.current_slot(), self.chain.head.slot + 1)
+        state = advance_to_slot(self.chain.state(), first, self.chain.rules)
+        slot_ms, genesis_ms = state.params.slot_ms, state.chain.genesis_time_ms
+        out = []
+        for slot in range(first, first + count):
+            producer = get_slot_producer(state, slot)
+            if producer is None:
+                break
+            out.append(
+                {
+                    "slot": slot,
+                    "epoch": slot // state.params.epoch_slots,
+                    "start_ms": genesis_ms + slot * slot_ms,
+                    "producer": to_checksum_address(producer),
+                }
+            )
+        return out
+
+    def por_getEpoch(self, epoch: Any = None) -> dict[str, Any]:
+        """An epoch of the commit-reveal beacon: windows, commits, reveals, penalties, mixes."""
+        state = self.chain.state()
+        current = state.beacon.epoch
+        epoch = current if epoch is None else params.integer(epoch, "epoch", 0, 2**63)
+        record = state.epoch_record(epoch)
+        if epoch == current:
+            mix: bytes | None = state.beacon.mix
+        else:
+            mix = state.epoch_record(epoch - 1).next_mix if epoch else None
+        commits, reveals = commit_window(state, epoch), reveal_window(state, epoch)
+        return {
+            "epoch": epoch,
+            "current": epoch == current,
+            "commit_slots": [commits.start, commits.stop - 1],
+            "reveal_slots": [reveals.start, reveals.stop - 1],
+            "mix": hex0x(mix) if mix else None,
+            "next_mix": hex0x(record.next_mix) if record.next_mix else None,
+            "commits": [
+                {"address": to_checksum_address(c.address), "commitment": hex0x(c.commitment)}
+                for c in record.commits
+            ],
+            "reveals": [
+                {"address": to_checksum_address(r.address), "salt": hex0x(r.salt)}
+                for r in record.reveals
+            ],
+            "penalties": [
+                {"address": to_checksum_address(p.address), "amount": str(p.amount)}
+                for p in record.penalties
+            ],
+        }
+
+    def por_getPool(self, pool_id: Any) -> dict[str, Any] | None:
+        pool = self.chain.state().pool(params.integer(pool_id, "pool id", 1, 2**63))
+        return None if pool.is_empty() else self._pool_json(pool)
+
+    def por_listPools(self, status: Any = None, limit: Any = 50) -> list[dict[str, Any]]:
+        """Pools, newest first, optionally only those with `status`."""
+        if status is not None and status not in STATUS_NAMES.values():
+            raise InvalidParams(f"status must be one of {', '.join(STATUS_NAMES.values())}")
+        limit = params.integer(limit, "limit", 1, MAX_LIST)
+        prefix = schema.STATE_PREFIX + schema.POOL_PREFIX
+        out = []
+        for _, raw in self.chain.db.iterate(prefix, reverse=True):
+            pool = Pool.decode(raw)
+            if status is None or STATUS_NAMES[pool.status] == status:
+                out.append(self._pool_json(pool))
+                if len(out) == limit:
+                    break
+        return out
+
+    def _pool_json(self, pool: Pool) -> dict[str, Any]:
+        block_hash = None
+        if pool.kind == BLOCK_POOL:
+            block_hash = self.chain.get_canonical_hash(int.from_bytes(pool.target, "big"))
+        return pool_json(pool, block_hash)
