@@ -69,5 +69,7 @@ def import_blocks(chain: Chain, blocks: Iterator[Block]) -> Iterator[Block]:
             if chain.get_canonical_hash(block.number) != block.hash:
                 raise HistoryError(f"history diverges from the local chain at #{block.number}")
             continue
+        if block.header.parent_hash != chain.head.hash:
+            raise HistoryError(f"history block #{block.number} does not follow the local head")
         chain.import_block(block)
         yield block

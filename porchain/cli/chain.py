@@ -48,16 +48,18 @@ def chain_head(ctx: click.Context, rpc_url: str | None, output: str) -> None:
 def chain_block(
     ctx: click.Context, block_id: str, full: bool, rpc_url: str | None, output: str
 ) -> None:
-    """A block by number, hash (0x...), "latest" or "earliest"."""
+    """A block by number, hash (0x...), "latest", "finalized" or "earliest"."""
     client = rpc_client(ctx, rpc_url)
     if block_id.startswith("0x"):
         block = client.call("por_getBlockByHash", block_id, full)
     elif block_id.isdigit():
         block = client.call("por_getBlockByNumber", int(block_id), full)
-    elif block_id in ("latest", "earliest"):
+    elif block_id in ("latest", "finalized", "earliest"):
         block = client.call("por_getBlockByNumber", block_id, full)
     else:
-        raise click.BadParameter("a number, a 0x hash, latest or earliest", param_hint="BLOCK_ID")
+        raise click.BadParameter(
+            "a number, a 0x hash, latest, finalized or earliest", param_hint="BLOCK_ID"
+        )
     if block is None:
         raise click.ClickException(f"no block {block_id}")
     emit(output, block, render_block)
@@ -73,6 +75,8 @@ def render_block(block: dict[str, Any]) -> None:
             ("producer", block["producer"]),
             ("state root", block["state_root"]),
             ("wsc", f"#{block['wsc_id']}"),
+        ("pool", f"#{block['pool_id']}" if block["pool_id"] else "none"),
+        ("final", "yes" if block["finalized"] else "no"),
             ("size", f"{block['size']} bytes"),
             ("fees", amount(block["fees"], "$")),
             ("transactions", block["tx_count"]),

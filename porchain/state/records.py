@@ -34,7 +34,10 @@ class Record:
     IGNORED_FOR_EMPTINESS: ClassVar[frozenset[str]] = frozenset()
 
     def to_rlp(self) -> list[RLPItem]:
-        return [_encode(getattr(self, name), kind) for name, kind in _schema(type(self))]
+        schema = _schema(type(self))
+        if _all_ints(type(self)):  # the hot path: accounts
+            return [encode_uint(getattr(self, name)) for name, _ in schema]
+        return [_encode(getattr(self, name), kind) for name, kind in schema]
 
     def encode(self) -> bytes:
         return rlp_encode(self.to_rlp())
@@ -43,7 +46,9 @@ class Record:
     def from_rlp(cls, item: RLPItem) -> Self:
         schema = _schema(cls)
         items = decode_list(item, len(schema), cls.__name__)
-        return cls(*[_decode(i, kind, name) for (name, kind), i in zip(schema, items, strict=True)])
+        if _all_ints(cls):
+            return cls(*[decode_uint(i, name, 64) for (name, _), i in zip(schema, items)])
+        return cls(*[_decode(i, kind, name) for (name, kind), i in zip(schema, items)])
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
@@ -56,6 +61,11 @@ class Record:
             for name, _ in _schema(type(self))
             if name not in self.IGNORED_FOR_EMPTINESS
         )
+
+
+@cache
+def _all_ints(cls: type) -> bool:
+    return all(kind is int for _, kind in _schema(cls))
 
 
 @cache
