@@ -27,6 +27,7 @@ from porchain.types.blocks import Block, compute_tx_root
 from porchain.types.codec import RLPItem
 from porchain.types.transactions import Transaction, TxKind
 from porchain.units import parse_amount
+from porchain.wallet import sign_transaction
 
 CHAIN_ID = 1337
 GENESIS_TIME_MS = 1_767_225_600_000
@@ -106,20 +107,10 @@ def sign_tx(
     params: WSCParams | None = None,
 ) -> Transaction:
     """A signed transaction; with no `fee`, the least fee `params` accept for its size."""
-    if fee is not None:
-        return Transaction.create(
-            signer, chain_id=chain_id, nonce=nonce, kind=kind, payload=payload, fee=fee
-        )
     params = params if params is not None else WSCParams.preset("minimal")
-    fee = params.min_tx_fee(0)
-    while True:
-        tx = Transaction.create(
-            signer, chain_id=chain_id, nonce=nonce, kind=kind, payload=payload, fee=fee
-        )
-        needed = params.min_tx_fee(tx.size)
-        if fee >= needed:
-            return tx
-        fee = needed
+    return sign_transaction(
+        signer, chain_id=chain_id, nonce=nonce, kind=kind, payload=payload, params=params, fee=fee
+    )
 
 
 def transfer(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
@@ -14,10 +13,9 @@ from porchain.cli.common import (
     output_option,
     rpc_client,
     rpc_option,
-    unlock_key,
 )
 from porchain.cli.genesis import resolve_account
-from porchain.cli.tx import amount_arg, send_and_report, sign_transaction, tx_options
+from porchain.cli.tx import amount_arg, send_transaction, tx_options
 from porchain.consensus.asc import Amount
 from porchain.rpc.format import hex0x
 from porchain.types.transactions import TxKind
@@ -29,32 +27,13 @@ def rep() -> None:
     """Encumber REP to produce blocks, release it, and see where an account's REP sits."""
 
 
-def _send_amount(
-    ctx: click.Context,
-    kind: int,
-    amount: int,
-    sender: str,
-    password_file: Path | None,
-    fee: int | None,
-    nonce: int | None,
-    wait: bool,
-    timeout: float,
-    rpc_url: str | None,
-    output: str,
-) -> None:
-    key = unlock_key(ctx, sender, password_file)
-    client = rpc_client(ctx, rpc_url)
-    signed = sign_transaction(client, key, kind, Amount(amount).to_rlp(), fee=fee, nonce=nonce)
-    send_and_report(client, signed, wait=wait, timeout=timeout, output=output)
-
-
 @rep.command("encumber")
 @click.argument("amount", callback=amount_arg)
 @tx_options
 @click.pass_context
 def rep_encumber(ctx: click.Context, amount: int, **options: Any) -> None:
     """Move AMOUNT free REP into the ASC: it makes the account available to produce."""
-    _send_amount(ctx, TxKind.ENCUMBER, amount, **options)
+    send_transaction(ctx, TxKind.ENCUMBER, Amount(amount).to_rlp(), **options)
 
 
 @rep.command("release")
@@ -63,7 +42,7 @@ def rep_encumber(ctx: click.Context, amount: int, **options: Any) -> None:
 @click.pass_context
 def rep_release(ctx: click.Context, amount: int, **options: Any) -> None:
     """Release AMOUNT REP from the ASC; it becomes free after the unbonding epochs."""
-    _send_amount(ctx, TxKind.RELEASE, amount, **options)
+    send_transaction(ctx, TxKind.RELEASE, Amount(amount).to_rlp(), **options)
 
 
 @rep.command("status")

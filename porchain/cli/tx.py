@@ -60,6 +60,27 @@ def sign_transaction(
     )
 
 
+def send_transaction(
+    ctx: click.Context,
+    kind: int,
+    payload: list[RLPItem],
+    *,
+    sender: str,
+    password_file: Path | None,
+    fee: int | None,
+    nonce: int | None,
+    wait: bool,
+    timeout: float,
+    rpc_url: str | None,
+    output: str,
+) -> None:
+    """Sign with the sender's key, send, report (and with `wait`, wait for inclusion)."""
+    key = unlock_key(ctx, sender, password_file)
+    client = rpc_client(ctx, rpc_url)
+    signed = sign_transaction(client, key, kind, payload, fee=fee, nonce=nonce)
+    send_and_report(client, signed, wait=wait, timeout=timeout, output=output)
+
+
 def send_and_report(
     client: RPCClient, tx: Transaction, *, wait: bool, timeout: float, output: str
 ) -> None:
@@ -149,8 +170,16 @@ def tx_transfer(
 ) -> None:
     """Send AMOUNT $ (e.g. 1.5) to TO (an address or a key name)."""
     recipient = resolve_account(home(ctx), to)
-    key = unlock_key(ctx, sender, password_file)
-    client = rpc_client(ctx, rpc_url)
-    payload = Transfer(recipient, amount).to_rlp()
-    signed = sign_transaction(client, key, TxKind.TRANSFER, payload, fee=fee, nonce=nonce)
-    send_and_report(client, signed, wait=wait, timeout=timeout, output=output)
+    send_transaction(
+        ctx,
+        TxKind.TRANSFER,
+        Transfer(recipient, amount).to_rlp(),
+        sender=sender,
+        password_file=password_file,
+        fee=fee,
+        nonce=nonce,
+        wait=wait,
+        timeout=timeout,
+        rpc_url=rpc_url,
+        output=output,
+    )

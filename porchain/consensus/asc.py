@@ -90,22 +90,25 @@ class Amount:
         return [encode_uint(self.amount)]
 
 
-def decode_amount(kind: str, payload: list[RLPItem]) -> Amount:
-    try:
-        items = decode_list(payload, 1, f"{kind} payload")
-        amount = decode_uint(items[0], "amount", 16)
-    except DecodeError as exc:
-        raise InvalidTransaction(f"malformed {kind}: {exc}") from None
-    if amount == 0:
-        raise InvalidTransaction(f"{kind} amount must be positive")
-    return Amount(amount)
-
-
-class EncumberHandler(TxHandler[Amount]):
-    kind = TxKind.ENCUMBER
+class AmountHandler(TxHandler[Amount]):
+    """A kind whose payload is one positive REP amount."""
 
     def decode(self, payload: list[RLPItem]) -> Amount:
-        return decode_amount("ENCUMBER", payload)
+        name = TxKind(self.kind).name
+        try:
+            amount = decode_uint(decode_list(payload, 1, f"{name} payload")[0], "amount", 16)
+        except DecodeError as exc:
+            raise InvalidTransaction(f"malformed {name}: {exc}") from None
+        if amount == 0:
+            raise InvalidTransaction(f"{name} amount must be positive")
+        return Amount(amount)
+
+    def describe(self, payload: Amount) -> dict[str, Any]:
+        return {"amount": str(payload.amount)}
+
+
+class EncumberHandler(AmountHandler):
+    kind = TxKind.ENCUMBER
 
     def validate(self, state: State, tx: Transaction, payload: Amount) -> None:
         free = state.account(tx.sender).rep
@@ -118,15 +121,9 @@ class EncumberHandler(TxHandler[Amount]):
     def apply(self, state: State, tx: Transaction, payload: Amount, ctx: BlockContext) -> None:
         encumber(state, tx.sender, payload.amount)
 
-    def describe(self, payload: Amount) -> dict[str, Any]:
-        return {"amount": str(payload.amount)}
 
-
-class ReleaseHandler(TxHandler[Amount]):
+class ReleaseHandler(AmountHandler):
     kind = TxKind.RELEASE
-
-    def decode(self, payload: list[RLPItem]) -> Amount:
-        return decode_amount("RELEASE", payload)
 
     def validate(self, state: State, tx: Transaction, payload: Amount) -> None:
         encumbered = state.account(tx.sender).rep_encumbered
@@ -138,9 +135,6 @@ class ReleaseHandler(TxHandler[Amount]):
 
     def apply(self, state: State, tx: Transaction, payload: Amount, ctx: BlockContext) -> None:
         release(state, tx.sender, payload.amount, epoch_of(state, ctx.header.slot))
-
-    def describe(self, payload: Amount) -> dict[str, Any]:
-        return {"amount": str(payload.amount)}
 
 
 class AscModule(Module):

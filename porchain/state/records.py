@@ -45,10 +45,10 @@ class Record:
     @classmethod
     def from_rlp(cls, item: RLPItem) -> Self:
         schema = _schema(cls)
-        items = decode_list(item, len(schema), cls.__name__)
+        items = zip(schema, decode_list(item, len(schema), cls.__name__), strict=True)
         if _all_ints(cls):
-            return cls(*[decode_uint(i, name, 64) for (name, _), i in zip(schema, items)])
-        return cls(*[_decode(i, kind, name) for (name, kind), i in zip(schema, items)])
+            return cls(*[decode_uint(i, name, 64) for (name, _), i in items])
+        return cls(*[_decode(i, kind, name) for (name, kind), i in items])
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
