@@ -8,10 +8,13 @@ ENCUMBER, RELEASE, VOTE, COMMIT and REVEAL transactions, valid or not (wrong sal
 wrong epoch, duplicates, unaffordable amounts): the builder leaves the invalid ones out.
 
 After every block it checks that `$`, REP and gREP are conserved to the base unit, that salaries
-owed are backed by the reserve, that every resolved pool credited and burned exactly what it held,
-that pools hold exactly the stakes accounts miss, that no field went negative, and that finality
-only moves forward and stays below the head. Finally a second chain replays the blocks from their
-bytes and must agree on every state root and on the whole database.
+owed are backed by the reserve, that every resolved pool credited and burned exactly what it held
+(winners whole, losers short of `binding_ppm`), that open pools hold exactly the stakes accounts
+miss and producers' bonds come from the ASC, that no field went negative, that released REP is
+all in the unbonding queue, that the ASC member list covers everyone with ASC weight, that only
+the current and next epochs' schedules are stored, and that finality only moves forward and stays
+below the head. Finally a second chain replays the blocks from their bytes and must agree on every
+state root and on the whole database.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from porchain.builder import build_block
 from porchain.chain import Chain
 from porchain.consensus.asc import Amount
 from porchain.consensus.beacon import EpochValue, commitment_for
-from porchain.consensus.pools import ACCEPTED, AGAINST, FOR, OPEN, STATUS_NAMES, Vote
+from porchain.consensus.pools import ACCEPTED, AGAINST, FOR, OPEN, REJECTED, STATUS_NAMES, Vote
 from porchain.consensus.salary import claimable_salary
 from porchain.consensus.slots import scheduled_producer
 from porchain.consensus.transfer import Transfer
@@ -36,11 +39,10 @@ from porchain.crypto.hashing import ZERO_HASH, keccak
 from porchain.db import schema
 from porchain.errors import InvalidTransaction
 from porchain.genesis import Genesis
-from porchain.state.objects import Account, Pool, Supply
+from porchain.state.objects import Account, EpochRecord, Pool, Supply
 from porchain.state.state import State, load_lthash
 from porchain.types.blocks import Block, Header
 from porchain.types.transactions import Transaction, TxKind
-from porchain.units import UNIT
 from tests.factories import KEYS, accounts, key, make_genesis, new_chain, sign_tx
 
 PRODUCERS = KEYS[:4]
@@ -90,6 +92,7 @@ TX = st.one_of(
     ),
     st.tuples(st.just("encumber"), SENDER, AMOUNT),
     st.tuples(st.just("release"), SENDER, AMOUNT),
+    # On the pool of the block 1..4 back (1 and 2 are open), or on no pool at all (4).
     st.tuples(st.just("vote"), SENDER, st.integers(0, 4), st.sampled_from([FOR, AGAINST]), AMOUNT),
     st.tuples(st.just("vote"), SENDER, st.integers(0, 1), st.sampled_from([FOR, AGAINST]), AMOUNT),
     st.tuples(
@@ -98,6 +101,9 @@ TX = st.one_of(
     st.tuples(
         st.just("reveal"), MEMBER, st.sampled_from(["good", "good", "wrong_salt", "next", "prev"])
     ),
+    # An honest member: commits in the first half of an epoch, reveals in the second.
+    st.tuples(st.just("beacon"), MEMBER, st.just("good")),
+    st.tuples(st.just("beacon"), MEMBER, st.just("good")),
 )
 # (gap kind, raw): mostly 1-3 slots, sometimes 4-8 (over an epoch of 4 slots), sometimes an outage.
 GAP = st.tuples(st.integers(0, 19), st.integers(0, 10**6))
@@ -128,14 +134,25 @@ def amount_of(choice: tuple[str, int], total: int) -> int:
     return total + 1
 
 
-def materialize(plan: tuple, state: State, number: int, nonce: int) -> Transaction:
+def materialize(plan: tuple, state: State, number: int) -> Transaction:
     """The transaction `plan` describes, with amounts taken from `state` (the block's state
     as the transactions before it in the block left it)."""
     kind, sender_index, *rest = plan
     signer = ACTORS[sender_index]
-    account = state.account(signer.address)
     slot = state.chain.slot
     epoch = slot // state.params.epoch_slots
+    if kind == "beacon":  # an honest member: commit in the first half, then reveal
+        if slot % state.params.epoch_slots < state.params.epoch_slots // 2:
+            kind = "commit"
+        else:
+            kind = "reveal"
+            record = state.epoch_record(epoch)
+            revealed = {r.address for r in record.reveals}
+            due = [c.address for c in record.commits if c.address not in revealed]
+            if due:
+                signer = BY_ADDRESS[due[sender_index % len(due)]]
+    account = state.account(signer.address)
+    nonce = account.nonce
     if kind == "transfer":
         recipient, choice, extra_fee = rest
         fee = state.params.min_tx_fee(200) + extra_fee
@@ -150,7 +167,7 @@ def materialize(plan: tuple, state: State, number: int, nonce: int) -> Transacti
         return sign_tx(signer, tx_kind, Amount(amount_of(choice, total)).to_rlp(), nonce=nonce)
     if kind == "vote":
         back, side, choice = rest
-        pool_id = 999_999 if back == 4 else state.block_pool_id(number - 1 - back)
+        pool_id = 999_999 if back == 4 else state.block_pool_id(max(number - 1 - back, 0))
         stake = amount_of(choice, account.rep + account.rep_encumbered)
         return sign_tx(signer, TxKind.VOTE, Vote(pool_id, side, stake).to_rlp(), nonce=nonce)
     (mode,) = rest
@@ -178,8 +195,8 @@ def plan_block(
     ctx = begin_block(state, header, chain.rules)
     txs, valid, failed = [], [], set()
     for plan in plans:
-        sender = ACTORS[plan[1]].address
-        tx = materialize(plan, state, header.number, state.account(sender).nonce)
+        tx = materialize(plan, state, header.number)
+        sender = tx.sender
         txs.append(tx)
         if sender in failed:
             continue
@@ -216,9 +233,14 @@ def check_pool_resolution(pool: Pool) -> None:
     if pool.status == ACCEPTED:
         credited += pool.author_minted
     assert credited + pool.burned == minted + lost, f"pool #{pool.id} {STATUS_NAMES[pool.status]}"
+    # Winners (and everyone, without quorum) get their stake back; losers lose `binding_ppm`.
+    winning_side = {ACCEPTED: FOR, REJECTED: AGAINST}.get(pool.status)
     for stake in pool.stakes:
-        assert stake.returned <= stake.amount
-        assert stake.encumbered <= stake.amount
+        kept = stake.amount
+        if winning_side is not None and stake.side != winning_side:
+            kept -= stake.amount * pool.binding_ppm // PPM
+        assert stake.returned == kept
+        assert stake.reward == 0 or stake.side == winning_side
 
 
 def check_invariants(chain: Chain, genesis: Genesis, dust_budget: int) -> None:
@@ -241,6 +263,9 @@ def check_invariants(chain: Chain, genesis: Genesis, dust_budget: int) -> None:
         assert_no_negative(pool, f"pool #{pool.id}")
         for stake in pool.stakes:
             assert_no_negative(stake, f"pool #{pool.id} stake")
+            assert stake.encumbered <= stake.amount
+            if stake.bond:  # a producer's bond comes from its encumbered REP only
+                assert stake.voter == pool.author and stake.encumbered == stake.amount
     assert INCINERATOR not in held
 
     # `$`: only the subsidy creates it, only burns destroy it; the reserve backs salaries.
@@ -259,7 +284,9 @@ def check_invariants(chain: Chain, genesis: Genesis, dust_budget: int) -> None:
     # gREP: no governance yet, so it stays exactly as allocated.
     genesis_grep = sum(a.grep for a in genesis.alloc.values())
     assert supply.grep == sum(a.grep_weight for a in held.values()) == genesis_grep
-    assert supply.grep + supply.grep_pooled == genesis_grep + supply.grep_minted - supply.grep_burned
+    assert (
+        supply.grep + supply.grep_pooled == genesis_grep + supply.grep_minted - supply.grep_burned
+    )
     assert supply.grep_minted == supply.grep_burned == supply.grep_pooled == 0
 
     # Pools: every resolved pool balances; open pools hold every stake accounts miss.
@@ -279,6 +306,26 @@ def check_invariants(chain: Chain, genesis: Genesis, dust_budget: int) -> None:
     due = {d.pool_id for d in state.open_pools.due}
     assert due == {p.id for p in open_pools}
 
+    # Released REP waits in the unbonding queue until its epoch ends, and nowhere else.
+    pending: Counter[bytes] = Counter()
+    for entry in state.unbonding.entries:
+        assert entry.epoch >= state.beacon.epoch and entry.amount > 0
+        pending[entry.address] += entry.amount
+    assert pending == Counter({a: acc.rep_pending for a, acc in held.items() if acc.rep_pending})
+
+    # Everyone with ASC weight is a member (members left with none are dropped lazily).
+    members = state.asc_members.addresses
+    assert members == sorted(set(members))
+    assert {a for a, account in held.items() if account.asc_weight} <= set(members)
+
+    # The beacon is at the head's epoch, and only its schedule and the next are stored: every
+    # schedule of an epoch that passed, with blocks or in an outage, is spent and dropped.
+    epoch = chain.head.slot // params.epoch_slots
+    assert state.beacon.epoch == epoch
+    prefix = schema.state_db_key(b"sched/")
+    stored = {int.from_bytes(k[len(prefix) :], "big") for k, _ in chain.db.iterate(prefix)}
+    assert stored <= {epoch, epoch + 1}, (epoch, sorted(stored))
+
     # Finality is below the head.
     assert state.chain.finalized < number
 
@@ -296,7 +343,7 @@ def next_scheduled(chain: Chain, slot: int) -> tuple[int, bytes] | None:
     return None
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     producers=st.integers(3, 4),
     with_grep=st.booleans(),
@@ -321,9 +368,7 @@ def test_random_blocks_conserve_tokens_and_replay_identically(
         slot, producer = found
         seen["long outage" if slot - chain.head.slot > 8 else "gap"] += 1
         txs, expected = plan_block(chain, slot, producer, plans)
-        built = build_block(
-            chain.state(), chain.head, slot, BY_ADDRESS[producer], txs, chain.rules
-        )
+        built = build_block(chain.state(), chain.head, slot, BY_ADDRESS[producer], txs, chain.rules)
         block = built.block
         assert list(block.transactions) == expected
         assert len(block.transactions) + len(built.rejected) == len(txs)
@@ -342,14 +387,17 @@ def test_random_blocks_conserve_tokens_and_replay_identically(
         # transaction's sender, every stake returned or rewarded, every author paid, the WSC
         # royalty, reveal penalties; plus the rounding of the block's index increment.
         dust_budget += (
-            len(block.transactions)
-            + sum(2 * len(p.stakes) + 1 for p in resolved)
-            + len(ACTORS)
-            + 2
+            len(block.transactions) + sum(2 * len(p.stakes) + 1 for p in resolved) + len(ACTORS) + 2
         )
         check_invariants(chain, genesis, dust_budget)
         assert state.chain.finalized >= finalized
         finalized = state.chain.finalized
+    penalties = sum(
+        len(EpochRecord.decode(v).penalties)
+        for _, v in chain.db.iterate(schema.state_db_key(b"epoch/"))
+    )
+    if penalties:
+        seen["reveal penalty"] += penalties
     for name in sorted(seen):
         event(name)
     event(f"finalized above genesis: {finalized > 0}")

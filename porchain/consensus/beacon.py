@@ -88,9 +88,10 @@ def process_schedule(state: State, epoch: int, mix: bytes, snapshot: list[Weight
 
 def skip_beacon_epochs(state: State, first: int, last: int) -> None:
     """Epochs without any block reveal nothing: the mix carries over, and the two schedules
-    ahead are drawn from it and the ASC as it stands."""
+    ahead are drawn from it and the ASC as it stands. The schedules drawn before the outage, of
+    the skipped epochs `first` and `first + 1`, are spent (or redrawn below) and dropped."""
     snapshot = asc_snapshot(state)
-    for epoch in (first + 1, first + 2):
+    for epoch in (first, first + 1):
         state.set(schedule_state_key(epoch), Schedule())
     for epoch in (last + 1, last + 2):
         process_schedule(state, epoch, state.beacon.mix, snapshot)
