@@ -61,6 +61,7 @@ class WSCParams:
     block_quorum_ppm: int = _ppm()
     block_win_ratio_ppm: int = _ppm()
     block_binding_ppm: int = _ppm()
+    finality_ppm: int = _ppm()
     auto_vote_stake_ppm: int = _ppm()
     censor_grace_ms: int = _int(0, 3_600_000)
 

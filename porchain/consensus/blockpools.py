@@ -66,10 +66,20 @@ def open_block_pool(state: State, ctx: BlockContext) -> None:
     state.set(block_pool_state_key(header.number), PoolRef(pool.id))
 
 
+def finalizing_weight(state: State, pool: Pool) -> int:
+    """The REP owned by the accounts that staked FOR on the pool (each counted once)."""
+    voters = {s.voter for s in pool.stakes if s.side == FOR}
+    return sum(state.account(voter).rep_weight for voter in voters)
+
+
 def finalize_accepted_block(state: State, pool: Pool) -> None:
-    """A block pool accepted with quorum makes its block final, and every ancestor with it."""
-    if pool.kind == BLOCK_POOL and pool.status == ACCEPTED:
-        state.chain.finalized = max(state.chain.finalized, int.from_bytes(pool.target, "big"))
+    """A block pool accepted with quorum, whose FOR voters own `finality_ppm` of all REP, makes
+    its block final, and every ancestor with it."""
+    if pool.kind != BLOCK_POOL or pool.status != ACCEPTED:
+        return
+    if finalizing_weight(state, pool) * PPM < state.params.finality_ppm * state.supply.rep:
+        return
+    state.chain.finalized = max(state.chain.finalized, int.from_bytes(pool.target, "big"))
 
 
 class BlockPoolsModule(Module):
