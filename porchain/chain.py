@@ -24,6 +24,7 @@ from porchain.errors import (
     BlockAlreadyKnown,
     DatabaseError,
     DecodeError,
+    FutureBlock,
     InvalidBlock,
     UnknownParent,
 )
@@ -75,7 +76,7 @@ def is_better(candidate: Header, head: Header) -> bool:
 
 def check_not_future(state: State, block: Block, now_ms: int | None) -> None:
     if now_ms is not None and slot_start_ms(state, block.slot) > now_ms + MAX_FUTURE_DRIFT_MS:
-        raise InvalidBlock(f"block slot {block.slot} has not started yet (clock skew?)")
+        raise FutureBlock(f"block slot {block.slot} has not started yet (clock skew?)")
 
 
 def check_state_root(block: Block, root: bytes) -> None:

@@ -37,15 +37,16 @@ class DatabaseError(PorchainError):
     """A data directory that cannot be opened, or whose contents are inconsistent."""
 
 
+class FutureBlock(InvalidBlock):
+    """A block whose slot has not started by our clock (clock skew, not necessarily malice)."""
+
+
+class PeerMisbehaved(PorchainError):
+    """A peer sent something no honest peer sends: garbage, an oversized frame, an invalid block."""
+
+
 class MempoolFull(InvalidTransaction):
     """The mempool is full and the transaction pays too little to evict another."""
-
-
-def leaf_exceptions(exc: BaseException) -> list[BaseException]:
-    """The exceptions inside (possibly nested) exception groups, or `exc` itself."""
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in leaf_exceptions(inner)]
-    return [exc]
 
 
 class BlockAlreadyKnown(InvalidBlock):
@@ -54,3 +55,10 @@ class BlockAlreadyKnown(InvalidBlock):
 
 class UnknownParent(InvalidBlock):
     """The block's parent is not stored; a syncing node fetches the ancestors first."""
+
+
+def leaf_exceptions(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside (possibly nested) exception groups, or `exc` itself."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaf_exceptions(inner)]
+    return [exc]

@@ -13,7 +13,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from porchain.consensus.modules import Rules
-from porchain.consensus.transition import check_funds, check_nonce, validate_transaction_form
+from porchain.consensus.transition import (
+    check_funds,
+    check_nonce,
+    validate_transaction,
+    validate_transaction_form,
+)
 from porchain.errors import InvalidTransaction, MempoolFull
 from porchain.state.state import State
 from porchain.types.transactions import Transaction, TxKind
@@ -137,6 +142,20 @@ class Mempool:
                 del self._by_hash[queue.pop(nonce).tx.hash]
             if not queue:
                 del self._by_sender[sender]
+
+    def revalidate(self, state: State) -> list[Transaction]:
+        """Drop each sender's first pending transaction if it can no longer apply (a commit
+        whose window passed, a vote on a closed pool...), with the ones queued behind it.
+        Return what was dropped."""
+        dropped = []
+        for queue in list(self._by_sender.values()):
+            first = queue[min(queue)].tx
+            try:
+                validate_transaction(state, first, self.rules)
+            except InvalidTransaction:
+                dropped += [p.tx for n, p in sorted(queue.items())]
+                self._drop(first)
+        return dropped
 
     # -- ordering ------------------------------------------------------------------------------
 

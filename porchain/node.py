@@ -26,6 +26,8 @@ from porchain.duties import BeaconDuty, decide_vote, pending_vote_stake, sign_du
 from porchain.errors import InvalidTransaction
 from porchain.firstseen import FirstSeenLog
 from porchain.mempool import MAX_TXS, Mempool
+from porchain.net.service import NetConfig, NetworkService
+from porchain.net.transport import Transport
 from porchain.rpc.server import serve_rpc
 from porchain.state.state import State
 from porchain.types.blocks import Block
@@ -53,6 +55,9 @@ class Node:
         *,
         key: PrivateKey | None = None,
         config: NodeConfig = NodeConfig(),
+        transport: Transport | None = None,
+        node_key: PrivateKey | None = None,
+        net: NetConfig | None = None,
     ) -> None:
         self.chain = chain
         self.clock = clock
@@ -63,6 +68,10 @@ class Node:
         self.beacon_duty = BeaconDuty(chain.db, key) if key is not None else None
         self.rpc_url: str | None = None
         self.new_head = trio.Event()
+        self.network: NetworkService | None = None
+        if transport is not None:
+            identity = node_key or key or PrivateKey.generate()
+            self.network = NetworkService(self, transport, identity, net or NetConfig())
 
     @property
     def address(self) -> bytes | None:
@@ -78,6 +87,8 @@ class Node:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
             async with trio.open_nursery() as nursery:
+                if self.network is not None:
+                    await nursery.start(self.network.run)
                 if self.config.rpc_port is not None:
                     self.rpc_url = await nursery.start(
                         serve_rpc, self, self.config.rpc_host, self.config.rpc_port
@@ -143,34 +154,52 @@ class Node:
 
     # -- inputs ------------------------------------------------------------------------------
 
-    def import_block(self, block: Block) -> ImportResult:
-        """Import a block (ours or a peer's); on a new head, update the mempool and vote."""
+    def import_block(
+        self, block: Block, *, source: bytes | None = None, relay: bool = True
+    ) -> ImportResult:
+        """Import a block (ours, or a peer's from `source`); on a new head, update the mempool,
+        vote on it and relay it."""
         result = self.chain.import_block(block, now_ms=self.clock.now_ms())
         if result.status == "side":
             return result
+        head = result.applied[-1]
         state = self.chain.state()
         self.mempool.on_new_head([tx for b in result.applied for tx in b.transactions], state)
         for reverted in reversed(result.reverted):  # oldest first: each sender's nonces line up
             for tx in reverted.transactions:
                 with contextlib.suppress(InvalidTransaction):  # included again, or now invalid
                     self.mempool.add(tx, self.pending_state())
-        if self.key is not None:
-            self.vote_on(result.applied[-1])
+        for tx in self.mempool.revalidate(self.pending_state()):
+            log.debug("dropped stale tx=0x%s", tx.hash.hex()[:16])
+        if self.network is not None:
+            self.network.retry_transactions()
+        if self.key is not None and self._recent(head):
+            self.vote_on(head)
+        if relay and self.network is not None:
+            self.network.broadcast_block(head, exclude=source)
         self.first_seen.flush()
         self.new_head.set()
         self.new_head = trio.Event()
         return result
 
+    def _recent(self, block: Block) -> bool:
+        """Whether a vote on the block's pool could still be included: not while catching up."""
+        age = self.clock.current_slot() - block.slot
+        return age <= self.chain.state().params.block_pool_duration
+
     def submit_transaction(self, raw: bytes) -> Transaction:
         """Decode and admit a raw transaction; raise DecodeError or InvalidTransaction."""
         tx = Transaction.decode(raw)
-        self._admit(tx)
+        self.receive_transaction(tx)
         log.debug("accepted tx=0x%s from=%s", tx.hash.hex(), to_checksum_address(tx.sender))
         return tx
 
-    def _admit(self, tx: Transaction) -> None:
+    def receive_transaction(self, tx: Transaction, *, source: bytes | None = None) -> None:
+        """Admit a transaction to the mempool and relay it to peers (but `source`)."""
         self.mempool.add(tx, self.pending_state())
         self.first_seen.record(tx.hash, self.clock.now_ms())
+        if self.network is not None:
+            self.network.broadcast_transaction(tx, exclude=source)
 
     # -- duties of our key ---------------------------------------------------------------------
 
@@ -220,7 +249,7 @@ class Node:
         nonce = state.account(self.key.address).nonce + self.mempool.pending_count(self.key.address)
         tx = sign_duty(self.key, state, nonce, kind, payload)
         try:
-            self._admit(tx)
+            self.receive_transaction(tx)
         except InvalidTransaction as exc:
             log.warning("could not send %s: %s", kind_name(kind), exc)
             return

@@ -16,7 +16,13 @@ from porchain.consensus.modules import BlockContext, Module, Rules
 from porchain.crypto.hashing import ZERO_HASH, keccak
 from porchain.crypto.keys import PrivateKey
 from porchain.db import Database, schema
-from porchain.errors import BlockAlreadyKnown, DatabaseError, InvalidBlock, UnknownParent
+from porchain.errors import (
+    BlockAlreadyKnown,
+    DatabaseError,
+    FutureBlock,
+    InvalidBlock,
+    UnknownParent,
+)
 from porchain.genesis import Genesis
 from porchain.state.state import State, load_lthash
 from porchain.types.blocks import Block
@@ -292,7 +298,9 @@ def test_side_block_from_the_future_is_refused() -> None:
     side = build_on_head(theirs, keys=[P1]).block
     slot_start = GENESIS_TIME_MS + side.slot * theirs.state().params.slot_ms
     early = slot_start - MAX_FUTURE_DRIFT_MS - 1
-    assert_refused(ours, side, f"^block slot {side.slot} has not started yet", now_ms=early)
+    assert_refused(
+        ours, side, f"^block slot {side.slot} has not started yet", FutureBlock, now_ms=early
+    )
     assert ours.import_block(side, now_ms=early + 1).status in ("side", "reorg")
 
 

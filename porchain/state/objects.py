@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from porchain.state.records import Record
+from porchain.types.records import Record
 
 ZERO_MIX = b"\x00" * 32
 

@@ -33,8 +33,8 @@ from porchain.state.objects import (
     UnbondingQueue,
     WscRecord,
 )
-from porchain.state.records import Record
 from porchain.types.codec import decode_bytes, decode_list, rlp_decode, rlp_encode
+from porchain.types.records import Record
 
 T = TypeVar("T", bound=Record)
 

@@ -1,0 +1,154 @@
+"""Wire messages: one type byte, then the RLP of the payload (PROTOCOL section 12).
+
+Payloads are `Record`s, so decoding is as strict as the state's: any defect is a DecodeError,
+which the peer layer turns into a ban.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from porchain.errors import DecodeError
+from porchain.types.codec import rlp_decode
+from porchain.types.records import Record
+
+PROTOCOL_VERSION = 1
+
+
+class MsgType(IntEnum):
+    HELLO = 0
+    AUTH = 1
+    STATUS = 2
+    TXS = 3
+    BLOCK = 4
+    GET_BLOCKS = 5
+    BLOCKS = 6
+    GET_PEERS = 7
+    PEERS = 8
+    PING = 9
+    PONG = 10
+    DISCONNECT = 11
+
+
+@dataclass(slots=True)
+class Hello(Record):
+    """Who we are and where our chain is; `nonce` is what the peer must sign."""
+
+    version: int = 0
+    chain_id: int = 0
+    genesis_hash: bytes = b""
+    head_number: int = 0
+    head_hash: bytes = b""
+    finalized: int = 0
+    node_id: bytes = b""
+    nonce: bytes = b""
+    listen: bytes = b""  # "host:port" we accept connections on, or empty
+
+
+@dataclass(slots=True)
+class Auth(Record):
+    signature: bytes = b""  # over keccak("porchain-p2p" || peer's nonce || our node id)
+
+
+@dataclass(slots=True)
+class Status(Record):
+    head_number: int = 0
+    head_hash: bytes = b""
+    finalized: int = 0
+
+
+@dataclass(slots=True)
+class Txs(Record):
+    txs: list[bytes] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class NewBlock(Record):
+    block: bytes = b""
+
+
+@dataclass(slots=True)
+class GetBlocks(Record):
+    request_id: int = 0
+    start: int = 0
+    count: int = 0
+
+
+@dataclass(slots=True)
+class Blocks(Record):
+    request_id: int = 0
+    blocks: list[bytes] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class GetPeers(Record):
+    request_id: int = 0
+
+
+@dataclass(slots=True)
+class Peers(Record):
+    request_id: int = 0
+    addresses: list[bytes] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Ping(Record):
+    nonce: int = 0
+
+
+@dataclass(slots=True)
+class Pong(Record):
+    nonce: int = 0
+
+
+@dataclass(slots=True)
+class Disconnect(Record):
+    reason: bytes = b""
+
+
+Message = (
+    Hello
+    | Auth
+    | Status
+    | Txs
+    | NewBlock
+    | GetBlocks
+    | Blocks
+    | GetPeers
+    | Peers
+    | Ping
+    | Pong
+    | Disconnect
+)
+
+PAYLOADS: dict[MsgType, type[Record]] = {
+    MsgType.HELLO: Hello,
+    MsgType.AUTH: Auth,
+    MsgType.STATUS: Status,
+    MsgType.TXS: Txs,
+    MsgType.BLOCK: NewBlock,
+    MsgType.GET_BLOCKS: GetBlocks,
+    MsgType.BLOCKS: Blocks,
+    MsgType.GET_PEERS: GetPeers,
+    MsgType.PEERS: Peers,
+    MsgType.PING: Ping,
+    MsgType.PONG: Pong,
+    MsgType.DISCONNECT: Disconnect,
+}
+TYPES: dict[type[Record], MsgType] = {cls: t for t, cls in PAYLOADS.items()}
+
+
+def encode_message(message: Record) -> bytes:
+    return bytes((TYPES[type(message)],)) + message.encode()
+
+
+def decode_message(frame: bytes) -> Record:
+    """Decode a frame; only DecodeError escapes, whatever the bytes."""
+    if not frame:
+        raise DecodeError("empty frame")
+    try:
+        cls = PAYLOADS[MsgType(frame[0])]
+    except ValueError:
+        raise DecodeError(f"unknown message type {frame[0]}") from None
+    return cls.from_rlp(rlp_decode(frame[1:], cls.__name__))

@@ -1,0 +1,512 @@
+"""The network service: peers, gossip, range sync, peer exchange, bans (PROTOCOL section 12).
+
+Structured as trio services in one nursery: the listener, a dial loop keeping up to `max_peers`
+connections, a sync loop pulling blocks from the best peer, and a status loop. Each peer runs
+its own reader, writer and keepalive; a peer that sends garbage or invalid data is banned.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import trio
+
+from porchain.errors import (
+    BlockAlreadyKnown,
+    DecodeError,
+    FutureBlock,
+    InvalidBlock,
+    InvalidTransaction,
+    PeerMisbehaved,
+    UnknownParent,
+)
+from porchain.net import messages as m
+from porchain.net.peer import IncompatiblePeer, Peer, handshake, new_hello
+from porchain.net.transport import Connection, ConnectionClosed, Transport, split_address
+from porchain.types.blocks import Block
+from porchain.types.records import Record
+from porchain.types.transactions import Transaction
+
+if TYPE_CHECKING:
+    from porchain.crypto.keys import PrivateKey
+    from porchain.node import Node
+
+log = logging.getLogger(__name__)
+
+MAX_ADDRESSES_SHARED = 32
+MAX_RETRIED_TXS = 4096  # peers' transactions refused for now, tried again after new heads
+TX_RETRIES = 3
+TXS_ON_CONNECT = 512  # pending transactions sent to a new peer
+MAX_BATCH_BYTES = 4 * 2**20  # a sync answer stays well under the frame limit
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    listen: str | None = None  # "host:port" to accept connections on (port 0: any)
+    bootnodes: tuple[str, ...] = ()
+    max_peers: int = 16
+    handshake_timeout: float = 5.0
+    request_timeout: float = 10.0
+    ping_interval: float = 2.0
+    idle_timeout: float = 10.0
+    dial_interval: float = 1.0
+    redial_after: float = 3.0
+    status_interval: float = 2.0
+    ban_seconds: float = 600.0
+    sync_batch: int = 64
+    seen_cache: int = 100_000
+
+
+class SeenCache:
+    """A bounded set of recently seen hashes, so gossip is forwarded once."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[bytes, None] = OrderedDict()
+
+    def add(self, item: bytes) -> bool:
+        """Remember `item`; False if it was already there."""
+        if item in self._items:
+            return False
+        self._items[item] = None
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return True
+
+    def forget(self, item: bytes) -> None:
+        self._items.pop(item, None)
+
+
+class NetworkService:
+    def __init__(
+        self, node: Node, transport: Transport, node_key: PrivateKey, config: NetConfig
+    ) -> None:
+        self.node = node
+        self.chain = node.chain
+        self.transport = transport
+        self.node_key = node_key
+        self.config = config
+        self.node_id = node_key.address
+        self.listen_address: str | None = None
+        self.peers: dict[bytes, Peer] = {}
+        self.banned: dict[bytes, float] = {}
+        self.blocked: set[bytes] = set()  # cut off by dev_partition
+        self.addresses: dict[str, bytes | None] = dict.fromkeys(config.bootnodes)
+        self._retry_at: dict[str, float] = {}
+        self._dialing: set[str] = set()
+        self._seen_blocks = SeenCache(config.seen_cache)
+        self._seen_txs = SeenCache(config.seen_cache)
+        self._retry: OrderedDict[bytes, tuple[Transaction, bytes, int]] = OrderedDict()
+        self._sync_wanted = trio.Event()
+        self._nursery: trio.Nursery | None = None
+
+    # -- services ------------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            if self.config.listen is not None:
+                self.listen_address = await nursery.start(
+                    self.transport.listen, self.config.listen, self._accept
+                )
+                log.info(
+                    "p2p listening address=%s node_id=0x%s", self.listen_address, self.node_id.hex()
+                )
+            nursery.start_soon(self._dial_loop)
+            nursery.start_soon(self._sync_loop)
+            nursery.start_soon(self._status_loop)
+            task_status.started()
+
+    async def _dial_loop(self) -> None:
+        while True:
+            now = trio.current_time()
+            for address in self._dial_candidates(now):
+                if len(self.peers) + len(self._dialing) >= self.config.max_peers:
+                    break
+                self._dialing.add(address)
+                assert self._nursery is not None
+                self._nursery.start_soon(self._dial, address)
+            await trio.sleep(self.config.dial_interval)
+
+    def _dial_candidates(self, now: float) -> list[str]:
+        out = []
+        for address, node_id in self.addresses.items():
+            if address == self.listen_address or address in self._dialing:
+                continue
+            if self._retry_at.get(address, 0) > now:
+                continue
+            if node_id is not None and (node_id in self.peers or not self._allowed(node_id)):
+                continue
+            out.append(address)
+        return out
+
+    async def _dial(self, address: str) -> None:
+        try:
+            with trio.fail_after(self.config.handshake_timeout):
+                conn = await self.transport.connect(address)
+        except (OSError, trio.TooSlowError) as exc:
+            log.debug("dial failed address=%s reason=%s", address, exc)
+            self._retry_at[address] = trio.current_time() + self.config.redial_after
+            return
+        finally:
+            self._dialing.discard(address)
+        self._retry_at[address] = trio.current_time() + self.config.redial_after
+        await self._serve(conn, outbound=True)
+
+    async def _accept(self, conn: Connection) -> None:
+        await self._serve(conn, outbound=False)
+
+    async def _serve(self, conn: Connection, *, outbound: bool) -> None:
+        """Handshake, then run the peer until it closes, times out or misbehaves."""
+        try:
+            peer = await self._handshake(conn, outbound)
+            if peer is None:
+                return
+            with peer.cancel_scope:
+                try:
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(self._run_writer, peer)
+                        nursery.start_soon(self._keepalive, peer)
+                        nursery.start_soon(self._exchange_addresses, peer)
+                        await self._read_loop(peer)
+                        nursery.cancel_scope.cancel()
+                finally:
+                    self._unregister(peer)
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                await conn.aclose()
+
+    async def _handshake(self, conn: Connection, outbound: bool) -> Peer | None:
+        head = self.chain.head
+        ours = new_hello(
+            chain_id=self.chain.state().chain.chain_id,
+            genesis_hash=self.chain.genesis_hash,
+            head_number=head.number,
+            head_hash=head.hash,
+            finalized=self.chain.finalized.number,
+            node_id=self.node_id,
+            listen=(self.listen_address or "").encode(),
+        )
+        try:
+            with trio.fail_after(self.config.handshake_timeout):
+                theirs = await handshake(conn, ours, self.node_key)
+        except (IncompatiblePeer, PeerMisbehaved) as exc:
+            log.debug("handshake refused remote=%s reason=%s", conn.remote, exc)
+            return None
+        except (ConnectionClosed, trio.TooSlowError):
+            return None
+        peer = Peer(conn, theirs, outbound=outbound)
+        if peer.listen is not None and _is_address(peer.listen):
+            self.addresses[peer.listen] = peer.node_id
+        return peer if self._register(peer) else None
+
+    def _register(self, peer: Peer) -> bool:
+        if not self._allowed(peer.node_id):
+            return False
+        existing = self.peers.get(peer.node_id)
+        if existing is not None:
+            # Both sides keep the connection dialed by the lower node id, so they agree.
+            if self._dialer(peer) >= self._dialer(existing):
+                return False
+            existing.close()
+        elif len(self.peers) >= self.config.max_peers:
+            return False
+        self.peers[peer.node_id] = peer
+        log.info(
+            "peer connected peer=%s direction=%s peers=%d",
+            peer.label,
+            "out" if peer.outbound else "in",
+            len(self.peers),
+        )
+        if self._better_than_ours(peer):
+            self._sync_wanted.set()
+        return True
+
+    def _dialer(self, peer: Peer) -> bytes:
+        return self.node_id if peer.outbound else peer.node_id
+
+    def _unregister(self, peer: Peer) -> None:
+        if self.peers.get(peer.node_id) is peer:
+            del self.peers[peer.node_id]
+            log.info("peer disconnected peer=%s peers=%d", peer.label, len(self.peers))
+
+    def _allowed(self, node_id: bytes) -> bool:
+        if node_id in self.blocked:
+            return False
+        until = self.banned.get(node_id)
+        return until is None or until <= trio.current_time()
+
+    async def _run_writer(self, peer: Peer) -> None:
+        try:
+            await peer.run_writer()
+        except ConnectionClosed:
+            peer.close()
+
+    async def _keepalive(self, peer: Peer) -> None:
+        nonce = 0
+        while True:
+            await trio.sleep(self.config.ping_interval)
+            if trio.current_time() - peer.last_heard > self.config.idle_timeout:
+                log.info("peer timed out peer=%s", peer.label)
+                peer.close()
+                return
+            nonce += 1
+            peer.send(m.Ping(nonce))
+
+    async def _exchange_addresses(self, peer: Peer) -> None:
+        try:
+            answer = await peer.request(m.GetPeers(), self.config.request_timeout)
+        except trio.TooSlowError:
+            return
+        for raw in answer.addresses[:MAX_ADDRESSES_SHARED]:  # type: ignore[attr-defined]
+            address = raw.decode(errors="replace")
+            if _is_address(address):
+                self.addresses.setdefault(address, None)
+
+    async def _status_loop(self) -> None:
+        while True:
+            await trio.sleep(self.config.status_interval)
+            status = self._status()
+            for peer in list(self.peers.values()):
+                peer.send(status)
+
+    def _status(self) -> m.Status:
+        head = self.chain.head
+        return m.Status(head.number, head.hash, self.chain.finalized.number)
+
+    # -- incoming messages ---------------------------------------------------------------------
+
+    async def _read_loop(self, peer: Peer) -> None:
+        while True:
+            try:
+                frame = await peer.conn.receive()
+                peer.last_heard = trio.current_time()
+                message = m.decode_message(frame)
+                if isinstance(message, m.Disconnect):
+                    log.info("peer left peer=%s reason=%s", peer.label, message.reason[:200])
+                    return
+                self._handle(peer, message)
+            except ConnectionClosed:
+                return
+            except (PeerMisbehaved, DecodeError) as exc:
+                self.ban(peer, str(exc))
+                return
+
+    def _handle(self, peer: Peer, message: Record) -> None:
+        match message:
+            case m.Status():
+                peer.head_number, peer.head_hash = message.head_number, message.head_hash
+                peer.finalized = message.finalized
+                if self._better_than_ours(peer):
+                    self._sync_wanted.set()
+            case m.Txs():
+                for raw in message.txs:
+                    self._receive_transaction(peer, raw)
+            case m.NewBlock():
+                self._receive_block(peer, message.block)
+            case m.GetBlocks():
+                peer.send(
+                    m.Blocks(message.request_id, self._blocks_from(message.start, message.count))
+                )
+            case m.GetPeers():
+                peer.send(m.Peers(message.request_id, self._shareable_addresses(peer)))
+            case m.Blocks() | m.Peers():
+                peer.deliver(message)
+            case m.Ping():
+                peer.send(m.Pong(message.nonce))
+            case m.Pong():
+                pass
+            case _:
+                raise PeerMisbehaved(f"unexpected {type(message).__name__} after the handshake")
+
+    def _receive_transaction(self, peer: Peer, raw: bytes) -> None:
+        try:
+            tx = Transaction.decode(raw)
+        except DecodeError as exc:
+            raise PeerMisbehaved(f"garbage transaction: {exc}") from None
+        if not self._seen_txs.add(tx.hash) or tx.hash in self.node.mempool:
+            return
+        try:
+            tx.sender  # noqa: B018 -- relaying a forged signature is never honest
+        except InvalidTransaction as exc:
+            raise PeerMisbehaved(str(exc)) from None
+        self._admit(tx, peer.node_id, TX_RETRIES)
+
+    def _admit(self, tx: Transaction, source: bytes, retries: int) -> None:
+        try:
+            self.node.receive_transaction(tx, source=source)
+        except InvalidTransaction as exc:
+            # Not the peer's fault: it may be stale, or ahead of us (a vote on a block we have
+            # not seen yet, a nonce after one still on its way); try again after new heads.
+            log.debug("peer tx refused tx=0x%s reason=%s", tx.hash.hex()[:16], exc)
+            if retries > 0:
+                self._retry[tx.hash] = (tx, source, retries - 1)
+                while len(self._retry) > MAX_RETRIED_TXS:
+                    self._retry.popitem(last=False)
+
+    def retry_transactions(self) -> None:
+        """Try the transactions refused for now again (after a new head)."""
+        waiting, self._retry = self._retry, OrderedDict()
+        for tx, source, retries in sorted(waiting.values(), key=lambda w: w[0].nonce):
+            if tx.hash not in self.node.mempool:
+                self._admit(tx, source, retries)
+
+    def _receive_block(self, peer: Peer, raw: bytes) -> None:
+        try:
+            block = Block.decode(raw)
+        except DecodeError as exc:
+            raise PeerMisbehaved(f"garbage block: {exc}") from None
+        if block.number > peer.head_number:
+            peer.head_number, peer.head_hash = block.number, block.hash
+        if not self._seen_blocks.add(block.hash):
+            return
+        try:
+            self.node.import_block(block, source=peer.node_id)
+        except BlockAlreadyKnown:
+            pass
+        except UnknownParent:
+            self._sync_wanted.set()
+        except FutureBlock:
+            self._seen_blocks.forget(block.hash)  # it may come again once its slot starts
+        except InvalidBlock as exc:
+            raise PeerMisbehaved(f"invalid block #{block.number}: {exc}") from None
+
+    def _blocks_from(self, start: int, count: int) -> list[bytes]:
+        """Our canonical blocks from `start`, as many as fit a batch and half a frame."""
+        out, size = [], 0
+        for number in range(start, start + min(count, self.config.sync_batch)):
+            block = self.chain.get_block_by_number(number)
+            if block is None:
+                break
+            raw = block.encode()
+            size += len(raw)
+            if out and size > MAX_BATCH_BYTES:
+                break
+            out.append(raw)
+        return out
+
+    def _shareable_addresses(self, peer: Peer) -> list[bytes]:
+        known = [p.listen for p in self.peers.values() if p.listen and p is not peer]
+        known += [a for a in self.addresses if a not in known]
+        return [a.encode() for a in known[:MAX_ADDRESSES_SHARED]]
+
+    # -- sync ----------------------------------------------------------------------------------
+
+    def _better_than_ours(self, peer: Peer) -> bool:
+        head = self.chain.head
+        return peer.head_number > head.number or (
+            peer.head_number == head.number and peer.head_hash < head.hash
+        )
+
+    def _best_peer(self) -> Peer | None:
+        candidates = [p for p in self.peers.values() if self._better_than_ours(p)]
+        return max(
+            candidates,
+            key=lambda p: (p.head_number, -int.from_bytes(p.head_hash, "big")),
+            default=None,
+        )
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await self._sync_wanted.wait()
+            self._sync_wanted = trio.Event()
+            tried: set[bytes] = set()
+            while (peer := self._best_peer()) is not None and peer.node_id not in tried:
+                tried.add(peer.node_id)
+                try:
+                    await self._sync_from(peer)
+                except trio.TooSlowError:
+                    log.debug("sync request timed out peer=%s", peer.label)
+                except PeerMisbehaved as exc:
+                    self.ban(peer, str(exc))
+
+    async def _sync_from(self, peer: Peer) -> None:
+        """Pull the peer's canonical blocks after our head (after our finalized block, if its
+        chain forks from ours) and import them."""
+        start = self.chain.head.number + 1
+        rewound = False
+        while True:
+            answer = await peer.request(
+                m.GetBlocks(start=start, count=self.config.sync_batch), self.config.request_timeout
+            )
+            blocks = self._decode_batch(answer.blocks, start)  # type: ignore[attr-defined]
+            if not blocks:
+                return
+            if self.chain.get_block(blocks[0].header.parent_hash) is None:
+                if rewound:
+                    raise PeerMisbehaved("its chain does not join ours above our finalized block")
+                start, rewound = self.chain.finalized.number + 1, True
+                continue
+            log.info(
+                "syncing peer=%s blocks=#%d..#%d", peer.label, blocks[0].number, blocks[-1].number
+            )
+            for block in blocks:
+                self._seen_blocks.add(block.hash)
+                try:
+                    self.node.import_block(block, source=peer.node_id, relay=False)
+                except BlockAlreadyKnown:
+                    continue
+                except FutureBlock:
+                    return
+                except InvalidBlock as exc:
+                    raise PeerMisbehaved(f"invalid block #{block.number}: {exc}") from None
+            if len(blocks) < self.config.sync_batch:
+                return
+            start = blocks[-1].number + 1
+            await trio.lowlevel.checkpoint()
+
+    @staticmethod
+    def _decode_batch(raws: list[bytes], start: int) -> list[Block]:
+        try:
+            blocks = [Block.decode(raw) for raw in raws]
+        except DecodeError as exc:
+            raise PeerMisbehaved(f"garbage block in a batch: {exc}") from None
+        if [b.number for b in blocks] != list(range(start, start + len(blocks))):
+            raise PeerMisbehaved("blocks in a batch are not the range asked for")
+        return blocks
+
+    # -- outgoing ------------------------------------------------------------------------------
+
+    def broadcast_block(self, block: Block, *, exclude: bytes | None = None) -> None:
+        self._seen_blocks.add(block.hash)
+        message = m.NewBlock(block.encode())
+        for peer in list(self.peers.values()):
+            if peer.node_id != exclude:
+                peer.send(message)
+
+    def broadcast_transaction(self, tx: Transaction, *, exclude: bytes | None = None) -> None:
+        self._seen_txs.add(tx.hash)
+        message = m.Txs([tx.encoded])
+        for peer in list(self.peers.values()):
+            if peer.node_id != exclude:
+                peer.send(message)
+
+    # -- control -------------------------------------------------------------------------------
+
+    def ban(self, peer: Peer, reason: str) -> None:
+        log.warning("banning peer=%s for %ds: %s", peer.label, self.config.ban_seconds, reason)
+        self.banned[peer.node_id] = trio.current_time() + self.config.ban_seconds
+        peer.send(m.Disconnect(b"banned: " + reason.encode()[:200]))
+        peer.close()
+
+    def cut_off(self, node_ids: set[bytes]) -> None:
+        """Drop these peers and refuse them until `heal` (the devnet's partitions)."""
+        self.blocked = set(node_ids)
+        for peer in list(self.peers.values()):
+            if peer.node_id in self.blocked:
+                peer.close()
+
+    def heal(self) -> None:
+        self.blocked = set()
+        self._retry_at.clear()
+
+
+def _is_address(text: str) -> bool:
+    try:
+        split_address(text)
+    except ValueError:
+        return False
+    return True
