@@ -21,4 +21,5 @@ def configure_logging(verbosity: int = 0, *, stream: object = None) -> None:
         # a running node reports its own progress at info; everything else stays quiet
         logging.getLogger("porchain.node").setLevel(logging.INFO)
         logging.getLogger("porchain.rpc.server").setLevel(logging.INFO)
+        logging.getLogger("porchain.net.service").setLevel(logging.INFO)
     logging.getLogger("hypercorn").setLevel(max(level, logging.WARNING))

@@ -45,6 +45,7 @@ class NodeConfig:
     mempool_max_txs: int = MAX_TXS
     produce: bool = True  # produce blocks and do the beacon duty (with a key)
     info_file: Path | None = None  # where to write {"rpc": url, "pid": ...} once serving
+    dev_rpc: bool = False  # serve dev_ methods (partitions): devnets and tests only
 
 
 class Node:
@@ -108,10 +109,15 @@ class Node:
             self.first_seen.flush()
 
     def _write_info_file(self) -> None:
+        """Where tools find this node: its RPC URL, P2P address and node id."""
         if self.config.info_file is None:
             return
+        info = {"rpc": self.rpc_url, "pid": os.getpid()}
+        if self.network is not None:
+            info["p2p"] = self.network.listen_address
+            info["node_id"] = "0x" + self.network.node_id.hex()
         tmp = self.config.info_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"rpc": self.rpc_url, "pid": os.getpid()}))
+        tmp.write_text(json.dumps(info))
         tmp.replace(self.config.info_file)
 
     async def _run_slots(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -17,11 +18,16 @@ from porchain.clock import SlotClock
 from porchain.composition import default_rules
 from porchain.crypto.keys import PrivateKey, to_checksum_address
 from porchain.db.level import LevelDB
+from porchain.errors import PorchainError
 from porchain.genesis import Genesis
+from porchain.net.service import NetConfig
+from porchain.net.transport import TcpTransport, split_address
 from porchain.node import DEFAULT_RPC_PORT, Node, NodeConfig, run_until_signalled
 
 log = logging.getLogger("porchain.node")
 
+DEFAULT_P2P_PORT = 30400
+NODE_KEY_FILE = "nodekey"
 DEV_ACCOUNTS = ("dev", "alice", "bob", "carol")
 DEV_BALANCE = "1000000"
 DEV_PRODUCER_REP = "1000"
@@ -45,12 +51,39 @@ def node() -> None:
     help="0 picks a free port.",
 )
 @click.option("--no-rpc", is_flag=True, help="Do not serve JSON-RPC.")
+@click.option(
+    "--p2p-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to accept peers on (0.0.0.0 for every interface).",
+)
+@click.option(
+    "--p2p-port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_P2P_PORT,
+    show_default=True,
+    help="0 picks a free port.",
+)
+@click.option("--no-p2p", is_flag=True, help="Run alone: no peers.")
+@click.option(
+    "--bootnode",
+    "bootnodes",
+    multiple=True,
+    metavar="HOST:PORT",
+    help="A peer to join the network through. Repeatable.",
+)
+@click.option("--max-peers", type=click.IntRange(1, 1000), default=16, show_default=True)
+@click.option(
+    "--dev-rpc",
+    is_flag=True,
+    help="Serve the dev_ RPC methods (network partitions, for devnets and tests).",
+)
 @click.option("--mempool-size", type=click.IntRange(1), default=10_000, show_default=True)
 @click.option(
     "--dev",
     is_flag=True,
-    help="Single-node dev chain: create keys (empty password) and a genesis in the "
-    "data directory on first run (default DATADIR/dev), then produce every slot.",
+    help="Single-node dev chain (no peers): create keys (empty password) and a genesis in "
+    "the data directory on first run (default DATADIR/dev), then produce every slot.",
 )
 @click.pass_context
 def node_run(
@@ -60,6 +93,12 @@ def node_run(
     rpc_host: str,
     rpc_port: int,
     no_rpc: bool,
+    p2p_host: str,
+    p2p_port: int,
+    no_p2p: bool,
+    bootnodes: tuple[str, ...],
+    max_peers: int,
+    dev_rpc: bool,
     mempool_size: int,
     dev: bool,
 ) -> None:
@@ -73,6 +112,17 @@ def node_run(
         key = setup_dev_chain(h)
     elif key_name is not None:
         key = unlock_key(ctx, key_name, password_file)
+    for address in bootnodes:
+        try:
+            split_address(address)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--bootnode") from None
+    net = (
+        None
+        if no_p2p
+        else NetConfig(listen=f"{p2p_host}:{p2p_port}", bootnodes=bootnodes, max_peers=max_peers)
+    )
+    node_key = load_node_key(h.datadir / NODE_KEY_FILE)
     with LevelDB(h.chaindata, create=False) as db:
         chain = Chain(db, default_rules())
         config = NodeConfig(
@@ -80,18 +130,51 @@ def node_run(
             rpc_port=None if no_rpc else rpc_port,
             mempool_max_txs=mempool_size,
             info_file=h.info_file,
+            dev_rpc=dev_rpc,
         )
         try:
-            trio.run(_run, chain, key, config)
+            trio.run(_run, chain, key, config, node_key, net)
         finally:
             h.info_file.unlink(missing_ok=True)
     log.info("stopped head=#%d", chain.head.number)
 
 
-async def _run(chain: Chain, key: PrivateKey | None, config: NodeConfig) -> None:
+async def _run(
+    chain: Chain,
+    key: PrivateKey | None,
+    config: NodeConfig,
+    node_key: PrivateKey,
+    net: NetConfig | None,
+) -> None:
     state = chain.state()
     clock = SlotClock(state.chain.genesis_time_ms, state.params.slot_ms)
-    await run_until_signalled(Node(chain, clock, key=key, config=config))
+    node = Node(
+        chain,
+        clock,
+        key=key,
+        config=config,
+        transport=TcpTransport() if net is not None else None,
+        node_key=node_key,
+        net=net,
+    )
+    await run_until_signalled(node)
+
+
+def load_node_key(path: Path) -> PrivateKey:
+    """The node's P2P identity (not a producer key): created on first run, mode 0600."""
+    if path.exists():
+        try:
+            return PrivateKey(bytes.fromhex(path.read_text().strip()))
+        except ValueError as exc:
+            raise PorchainError(
+                f"node key file {path} is corrupt ({exc}); delete it to get a new node identity"
+            ) from None
+    key = PrivateKey.generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key.secret.hex())
+    return key
 
 
 def setup_dev_chain(h: Home) -> PrivateKey:

@@ -16,6 +16,7 @@ from porchain.errors import PorchainError, leaf_exceptions
 from porchain.rpc.consensus import ConsensusApi
 from porchain.rpc.dispatch import Dispatcher
 from porchain.rpc.methods import PorApi
+from porchain.rpc.net import DevApi, NetApi
 
 if TYPE_CHECKING:
     from porchain.node import Node
@@ -72,7 +73,10 @@ async def _respond(send: Any, status: int, body: bytes) -> None:
 
 
 def rpc_apis(node: Node) -> list[object]:
-    return [PorApi(node), ConsensusApi(node)]
+    apis: list[object] = [PorApi(node), ConsensusApi(node), NetApi(node)]
+    if node.config.dev_rpc:
+        apis.append(DevApi(node))
+    return apis
 
 
 async def serve_rpc(

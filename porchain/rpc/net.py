@@ -1,0 +1,73 @@
+"""The `net_` namespace (peers) and the `dev_` one (network control for devnets and tests)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from porchain.crypto.keys import to_checksum_address
+from porchain.rpc import params
+from porchain.rpc.errors import InvalidParams, RPCError
+from porchain.rpc.format import hex0x
+
+if TYPE_CHECKING:
+    from porchain.net.service import NetworkService
+    from porchain.node import Node
+
+NO_NETWORK = -32010
+
+
+class NetApi:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def _network(self) -> NetworkService:
+        if self.node.network is None:
+            raise RPCError(NO_NETWORK, "this node runs without P2P (started with --no-p2p)")
+        return self.node.network
+
+    def net_peerCount(self) -> int:
+        return 0 if self.node.network is None else len(self.node.network.peers)
+
+    def net_peers(self) -> list[dict[str, Any]]:
+        if self.node.network is None:
+            return []
+        return [
+            {
+                "node_id": hex0x(peer.node_id),
+                "address": peer.listen or peer.conn.remote,
+                "direction": "outbound" if peer.outbound else "inbound",
+                "head": {"number": peer.head_number, "hash": hex0x(peer.head_hash)},
+                "finalized": peer.finalized,
+                "dropped_messages": peer.dropped,
+            }
+            for peer in self.node.network.peers.values()
+        ]
+
+    def net_nodeInfo(self) -> dict[str, Any]:
+        network = self._network()
+        return {
+            "node_id": hex0x(network.node_id),
+            "listen": network.listen_address,
+            "peers": len(network.peers),
+            "known_addresses": sorted(network.addresses),
+            "banned": [to_checksum_address(node_id) for node_id in network.banned],
+        }
+
+
+class DevApi:
+    """Served only with `node run --dev-rpc`."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def dev_partition(self, node_ids: Any) -> int:
+        """Cut this node off from the listed peers until dev_heal; return how many."""
+        if not isinstance(node_ids, list):
+            raise InvalidParams("node_ids must be a list of 0x-hex node ids")
+        cut = {params.hex_bytes(n, "node id", 20) for n in node_ids}
+        NetApi(self.node)._network().cut_off(cut)
+        return len(cut)
+
+    def dev_heal(self) -> bool:
+        NetApi(self.node)._network().heal()
+        return True
