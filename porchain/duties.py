@@ -5,6 +5,9 @@
   the block censored a transaction by its own first-seen log, else FOR.
 - In the first half of each epoch it commits to a fresh random salt (kept in its database, so a
   restart does not lose it), and in the second half it reveals it.
+- At the start of each epoch it encumbers the free REP it earned, so its availability grows with
+  its work (the seed's "REP used to run the client grows automatically") and REP released for
+  missed slots returns to the ASC once unbonded.
 
 The transactions go through the node's own mempool like any other, so the builder includes them.
 """
@@ -102,6 +105,17 @@ class BeaconDuty:
         if slot in reveal_window(state, epoch) and committed and not revealed:
             return TxKind.REVEAL, EpochValue(epoch, self.salt(epoch)).to_rlp()
         return None
+
+
+MIN_ENCUMBER = 10**9  # 1 REP: smaller rewards wait for the next epoch
+
+
+def encumber_due(state: State, address: bytes, slot: int, pending: list[Transaction]) -> int:
+    """Free REP to encumber at `slot` (0: nothing to do)."""
+    if slot % state.params.epoch_slots or any(tx.kind == TxKind.ENCUMBER for tx in pending):
+        return 0
+    free = state.account(address).rep
+    return free if free >= MIN_ENCUMBER else 0
 
 
 def sign_duty(

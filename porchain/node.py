@@ -20,9 +20,17 @@ from porchain.builder import build_block
 from porchain.censorship import censored_transactions
 from porchain.chain import Chain, ImportResult
 from porchain.clock import SlotClock
+from porchain.consensus.asc import Amount
 from porchain.consensus.slots import advance_to_slot, scheduled_producer
 from porchain.crypto.keys import PrivateKey, to_checksum_address
-from porchain.duties import BeaconDuty, decide_vote, pending_vote_stake, sign_duty, vote_payload
+from porchain.duties import (
+    BeaconDuty,
+    decide_vote,
+    encumber_due,
+    pending_vote_stake,
+    sign_duty,
+    vote_payload,
+)
 from porchain.errors import InvalidTransaction
 from porchain.firstseen import FirstSeenLog
 from porchain.mempool import MAX_TXS, Mempool
@@ -46,6 +54,7 @@ class NodeConfig:
     produce: bool = True  # produce blocks and do the beacon duty (with a key)
     info_file: Path | None = None  # where to write {"rpc": url, "pid": ...} once serving
     dev_rpc: bool = False  # serve dev_ methods (partitions): devnets and tests only
+    auto_encumber: bool = True  # encumber earned REP each epoch (with a key)
 
 
 class Node:
@@ -130,8 +139,10 @@ class Node:
             next_slot = slot + 1
 
     def on_slot(self, slot: int) -> None:
-        """At the start of `slot`: our beacon duty, then our block if we are scheduled."""
+        """At the start of `slot`: our duties, then our block if we are scheduled."""
         self.perform_beacon_duty(slot)
+        if self.config.auto_encumber:
+            self.encumber_earnings(slot)
         self.produce_block(slot)
 
     def produce_block(self, slot: int) -> Block | None:
@@ -248,6 +259,13 @@ class Node:
         )
         if due is not None:
             self._send_duty(*due)
+
+    def encumber_earnings(self, slot: int) -> None:
+        assert self.key is not None
+        pending = self.mempool.pending_from(self.key.address)
+        amount = encumber_due(self.pending_state(), self.key.address, slot, pending)
+        if amount:
+            self._send_duty(TxKind.ENCUMBER, Amount(amount).to_rlp())
 
     def _send_duty(self, kind: int, payload: list) -> None:
         assert self.key is not None

@@ -121,3 +121,18 @@ async def test_beacon_duty_commits_then_reveals_with_a_stored_salt(
     reveals = [tx for tx in node.mempool.pending_from(ME.address) if tx.kind == TxKind.REVEAL]
     assert len(reveals) == 1
     assert chain.rules.handler(TxKind.REVEAL).decode(reveals[0].payload).value == salt
+
+
+async def test_earned_rep_is_encumbered_at_the_start_of_an_epoch(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    alloc = {ME: {"balance": "1000", "rep_encumbered": "100", "rep": "5"}}
+    chain = new_chain(make_genesis(alloc))
+    node = node_at_slot(chain, 4)
+    node.encumber_earnings(5)  # not an epoch's first slot: nothing
+    assert node.mempool.pending_from(ME.address) == []
+    node.encumber_earnings(4)
+    node.encumber_earnings(4)  # one at a time
+    (tx,) = node.mempool.pending_from(ME.address)
+    assert tx.kind == TxKind.ENCUMBER
+    assert chain.rules.handler(TxKind.ENCUMBER).decode(tx.payload).amount == 5 * 10**9

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from porchain import __version__
-from porchain.cli import chain, db, genesis, keys, node, rep, tx
+from porchain.cli import chain, db, devnet, genesis, keys, node, rep, tx
 from porchain.cli.common import DEFAULT_DATADIR, Home
 from porchain.errors import PorchainError, leaf_exceptions
 from porchain.logs import configure_logging
@@ -69,6 +69,7 @@ for group in (
     rep.rep,
     chain.chain,
     db.db,
+    devnet.devnet,
 ):
     cli.add_command(group)
 

@@ -98,6 +98,7 @@ def node_run(
     no_p2p: bool,
     bootnodes: tuple[str, ...],
     max_peers: int,
+    no_auto_encumber: bool,
     dev_rpc: bool,
     mempool_size: int,
     dev: bool,
@@ -131,6 +132,7 @@ def node_run(
             mempool_max_txs=mempool_size,
             info_file=h.info_file,
             dev_rpc=dev_rpc,
+            auto_encumber=not no_auto_encumber,
         )
         try:
             trio.run(_run, chain, key, config, node_key, net)

@@ -1,0 +1,335 @@
+"""`porchain devnet up|down|status|logs|restart|reset`: a local multi-node devnet.
+
+The devnet's directory is chosen once for the group (`--dir`, $PORCHAIN_DEVNET); every
+command reads its `devnet.json`. Only `up` creates a devnet, and only when the directory holds
+none yet; every other command works on what is there.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from types import FrameType
+
+import click
+import trio
+from rich.live import Live
+
+from porchain.cli.common import console, emit, output_option
+from porchain.cli.devnet_view import live_view, status_view
+from porchain.devnet.controller import run_controller
+from porchain.devnet.errors import DevnetError
+from porchain.devnet.layout import (
+    DEFAULT_DEVNET_DIR,
+    DEVNET_FILE,
+    Devnet,
+    open_devnet,
+    remove_devnet,
+)
+from porchain.devnet.manifest import (
+    DEFAULT_NODES,
+    MAX_NODES,
+    Manifest,
+    default_manifest,
+    load_manifest,
+)
+from porchain.devnet.processes import (
+    Supervisor,
+    controller_pid,
+    stop_controller,
+    write_controller_file,
+)
+from porchain.devnet.status import DevnetStatus, collect_status
+from porchain.params import preset_names
+
+FOLLOW_POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class DevnetDir:
+    root: Path
+
+    def load(self) -> Devnet:
+        return Devnet.load(self.root)
+
+
+def devnet_dir(ctx: click.Context) -> DevnetDir:
+    found = ctx.find_object(DevnetDir)
+    assert found is not None, "the devnet group sets it"
+    return found
+
+
+@click.group()
+@click.option(
+    "--dir",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="PORCHAIN_DEVNET",
+    default=DEFAULT_DEVNET_DIR,
+    show_default=True,
+    help="The devnet's directory (env PORCHAIN_DEVNET).",
+)
+@click.pass_context
+def devnet(ctx: click.Context, root: Path) -> None:
+    """A local multi-node devnet: one process per node on loopback."""
+    ctx.obj = DevnetDir(root.expanduser().absolute())
+
+
+def current_status(devnet_: Devnet, supervisor: Supervisor | None = None) -> DevnetStatus:
+    supervisor = supervisor or Supervisor(devnet_)
+    return collect_status(devnet_, supervisor.states(), controller_pid=controller_pid(devnet_))
+
+
+def print_status(output: str, status: DevnetStatus) -> None:
+    emit(output, status.to_json(), lambda _: console.print(status_view(status)))
+
+
+def note(message: str) -> None:
+    """Progress for the user, on stderr, so stdout stays the command's result (`-o json`)."""
+    click.echo(message, err=True)
+
+
+# -- up ----------------------------------------------------------------------------------------
+
+
+@devnet.command("up")
+@click.option(
+    "-n",
+    "--nodes",
+    type=click.IntRange(1, MAX_NODES),
+    help=f"Nodes of a new devnet (default {DEFAULT_NODES}).",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(preset_names()),
+    help="WSC preset of a new devnet (default devnet; minimal is 10x faster).",
+)
+@click.option(
+    "--manifest",
+    "manifest_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A devnet manifest (TOML): nodes, REP, parameters, perturbations.",
+)
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="Start the nodes in the background, return once each answers RPC.",
+)
+@output_option
+@click.pass_context
+def devnet_up(
+    ctx: click.Context,
+    nodes: int | None,
+    preset: str | None,
+    manifest_path: Path | None,
+    detach: bool,
+    output: str,
+) -> None:
+    """Create the devnet (first time) and start every node that is not running.
+
+    In the foreground, show a live status table and run the manifest's perturbations; Ctrl-C
+    stops every node. An existing devnet resumes from its directory.
+    """
+    root = devnet_dir(ctx).root
+    manifest = requested_manifest(nodes, preset, manifest_path)
+    devnet_, created = open_devnet(root, manifest)
+    note(f"{'created' if created else 'resuming'} devnet {devnet_.manifest.name} in {root}")
+    running = controller_pid(devnet_)
+    if running is not None:
+        raise DevnetError(
+            f"a foreground `porchain devnet up` (pid {running}) already runs this devnet"
+        )
+    supervisor = Supervisor(devnet_)
+    if detach:
+        up_detached(devnet_, supervisor, output)
+    else:
+        up_foreground(devnet_, supervisor)
+
+
+def requested_manifest(
+    nodes: int | None, preset: str | None, manifest_path: Path | None
+) -> Manifest | None:
+    """The manifest asked for on the command line; None: whatever the directory holds."""
+    if manifest_path is not None:
+        if nodes is not None or preset is not None:
+            raise click.UsageError("--manifest describes nodes and preset: drop -n and --preset")
+        return load_manifest(manifest_path)
+    if nodes is None and preset is None:
+        return None
+    return default_manifest(nodes or DEFAULT_NODES, preset or "devnet")
+
+
+def start_dead_nodes(devnet_: Devnet, supervisor: Supervisor) -> list[str]:
+    started = []
+    for name in devnet_.node_names:
+        if not supervisor.state(name).alive:
+            pid = supervisor.start(name)
+            note(f"started {name} (pid {pid}, rpc {devnet_.node(name).rpc_url})")
+            started.append(name)
+    return started
+
+
+def up_detached(devnet_: Devnet, supervisor: Supervisor, output: str) -> None:
+    if devnet_.manifest.perturbations:
+        note(
+            f"not running the manifest's {len(devnet_.manifest.perturbations)} perturbation(s): "
+            "they need the controller of a foreground `porchain devnet up`"
+        )
+    started = start_dead_nodes(devnet_, supervisor)
+    try:
+        supervisor.wait_ready(devnet_.node_names)
+    except BaseException:
+        supervisor.stop(started)  # leave no half-started devnet behind
+        raise
+    print_status(output, current_status(devnet_, supervisor))
+
+
+def up_foreground(devnet_: Devnet, supervisor: Supervisor) -> None:
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `devnet down` stops us cleanly
+    write_controller_file(devnet_)
+    try:
+        start_dead_nodes(devnet_, supervisor)
+        with console.status("waiting for every node's RPC..."):
+            supervisor.wait_ready(devnet_.node_names)
+        with Live(
+            live_view(None), console=console, auto_refresh=False, redirect_stderr=False
+        ) as live:
+
+            def on_status(status: DevnetStatus) -> None:
+                live.update(live_view(status), refresh=True)
+
+            def on_event(line: str) -> None:
+                live.console.print(f"{time.strftime('%H:%M:%S')} {line}")
+
+            trio.run(
+                partial(run_controller, devnet_, supervisor, on_status=on_status, on_event=on_event)
+            )
+    except KeyboardInterrupt:
+        note("interrupted")
+    finally:
+        supervisor.stopping.set()
+        stopped = supervisor.stop()
+        devnet_.controller_file.unlink(missing_ok=True)
+        signal.signal(signal.SIGTERM, previous)
+        note(f"stopped {len(stopped)} node(s): {', '.join(stopped) or 'none was running'}")
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+# -- down, restart, reset ----------------------------------------------------------------------
+
+
+@devnet.command("down")
+@output_option
+@click.pass_context
+def devnet_down(ctx: click.Context, output: str) -> None:
+    """Stop every node (and a foreground `devnet up`); the data stays for the next `up`."""
+    devnet_ = devnet_dir(ctx).load()
+    result = stop_everything(devnet_)
+    emit(
+        output,
+        result,
+        lambda d: click.echo(
+            f"stopped {len(d['stopped'])} node(s): {', '.join(d['stopped'])}"
+            if d["stopped"]
+            else "no node was running"
+        ),
+    )
+
+
+def stop_everything(devnet_: Devnet) -> dict[str, object]:
+    controller = stop_controller(devnet_)
+    supervisor = Supervisor(devnet_)
+    stopped = supervisor.stop()
+    if controller is not None:
+        devnet_.controller_file.unlink(missing_ok=True)
+    return {"controller": controller, "stopped": stopped}
+
+
+@devnet.command("restart")
+@click.argument("names", nargs=-1, required=True, metavar="NODE...")
+@output_option
+@click.pass_context
+def devnet_restart(ctx: click.Context, names: tuple[str, ...], output: str) -> None:
+    """Stop (if running) and start nodes; return once they answer RPC."""
+    devnet_ = devnet_dir(ctx).load()
+    for name in names:
+        devnet_.node(name)  # refuse unknown names before touching anything
+    supervisor = Supervisor(devnet_)
+    supervisor.stop(names)
+    for name in names:
+        note(f"started {name} (pid {supervisor.start(name)})")
+    supervisor.wait_ready(names)
+    print_status(output, current_status(devnet_, supervisor))
+
+
+@devnet.command("reset")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def devnet_reset(ctx: click.Context, yes: bool) -> None:
+    """Stop the devnet and delete its directory: keys, chain data, logs."""
+    root = devnet_dir(ctx).root
+    if not root.exists():
+        click.echo(f"no devnet in {root}: nothing to reset")
+        return
+    if not (root / DEVNET_FILE).is_file():
+        raise DevnetError(f"{root} holds no {DEVNET_FILE}: not a devnet, refusing to delete it")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise DevnetError("reset deletes the devnet's keys and chains: confirm with --yes")
+        click.confirm(f"Delete the devnet in {root} (keys, chain data, logs)?", abort=True)
+    stop_everything(Devnet.load(root))
+    remove_devnet(root)
+    click.echo(f"deleted {root}")
+
+
+# -- status and logs ---------------------------------------------------------------------------
+
+
+@devnet.command("status")
+@output_option
+@click.pass_context
+def devnet_status(ctx: click.Context, output: str) -> None:
+    """Each node's process, RPC URL, P2P address, height, finality and peers; dev accounts."""
+    print_status(output, current_status(devnet_dir(ctx).load()))
+
+
+@devnet.command("logs")
+@click.argument("name", metavar="NODE")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until Ctrl-C.")
+@click.option(
+    "-n",
+    "--lines",
+    type=click.IntRange(0),
+    default=50,
+    show_default=True,
+    help="Lines from the end to show first (0: the whole log).",
+)
+@click.pass_context
+def devnet_logs(ctx: click.Context, name: str, follow: bool, lines: int) -> None:
+    """A node's log (its stdout and stderr, every run appended)."""
+    devnet_ = devnet_dir(ctx).load()
+    path = devnet_.log_file(name)
+    if not path.exists():
+        raise DevnetError(f"{name} has no log yet (start it with `porchain devnet up`)")
+    with path.open("r", errors="replace") as log:
+        text = log.read()
+        shown = text.splitlines(keepends=True)
+        click.echo("".join(shown[-lines:] if lines else shown), nl=False)
+        if not follow:
+            return
+        try:
+            while True:
+                chunk = log.read()
+                if chunk:
+                    click.echo(chunk, nl=False)
+                else:
+                    time.sleep(FOLLOW_POLL_SECONDS)
+        except KeyboardInterrupt:
+            return

@@ -1,0 +1,341 @@
+"""The devnet directory: one data directory per node, the dev accounts, ports and genesis.
+
+    <dir>/devnet.json          the resolved manifest, ports, addresses: what a restart reuses
+    <dir>/genesis.json         the genesis every node started from
+    <dir>/accounts/keystore/   the dev accounts' keys (empty password)
+    <dir>/accounts/node.json   points the CLI at node 1's RPC
+    <dir>/<node>/              a node's data directory (`porchain init` semantics), with
+                 keystore/producer.json, password (0600), nodekey (its P2P identity),
+                 genesis.json, chaindata/, node.log, node.pid, and node.json while it runs
+    <dir>/controller.json      while a foreground `devnet up` runs: its pid
+
+A devnet is built in a staging directory next to `<dir>` and renamed into place only once
+complete, so a failure or Ctrl-C during creation leaves nothing behind, and a `devnet.json`
+always means a whole devnet. Paths are never stored: the directory can be moved while stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from porchain.chain import Chain
+from porchain.cli.node import NODE_KEY_FILE, load_node_key
+from porchain.composition import default_rules
+from porchain.crypto.keys import to_checksum_address
+from porchain.crypto.keystore import Keystore
+from porchain.db.level import LevelDB
+from porchain.devnet.errors import DevnetError
+from porchain.devnet.manifest import Manifest, default_manifest, parse_manifest
+from porchain.genesis import Genesis
+from porchain.units import format_amount
+
+DEFAULT_DEVNET_DIR = Path("~/.porchain/devnet").expanduser()
+DEVNET_FILE = "devnet.json"
+LAYOUT_VERSION = 1
+PREFERRED_RPC_PORT = 8645  # node i (from 0) prefers 8645 + i, then any free port
+PREFERRED_P2P_PORT = 30400
+LOOPBACK = "127.0.0.1"
+PRODUCER_KEY = "producer"
+PASSWORD_FILE = "password"
+ACCOUNTS_DIR = "accounts"
+ACCOUNT_PASSWORD = ""  # dev accounts are throwaway: anyone on the machine may spend them
+LIGHT_SCRYPT_N = 2**12  # cheap to unlock: devnet keys protect nothing of value
+SECRET_MODE = 0o600
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """What a node keeps across restarts: its ports and its producer address."""
+
+    name: str
+    rpc_port: int
+    p2p_port: int
+    address: str  # the producer key's
+    node_id: str  # the P2P identity's (DATADIR/nodekey), which dev_partition names
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.rpc_port}"
+
+    @property
+    def p2p_address(self) -> str:
+        return f"{LOOPBACK}:{self.p2p_port}"
+
+
+@dataclass(frozen=True)
+class Devnet:
+    """A created devnet directory, as read from its devnet.json."""
+
+    root: Path
+    manifest: Manifest
+    nodes: tuple[NodeInfo, ...]
+    accounts: dict[str, str]  # name -> checksum address
+    created_ms: int
+
+    # -- paths -------------------------------------------------------------------------------
+
+    def datadir(self, name: str) -> Path:
+        return self.root / self.node(name).name
+
+    def password_file(self, name: str) -> Path:
+        return self.datadir(name) / PASSWORD_FILE
+
+    def log_file(self, name: str) -> Path:
+        return self.datadir(name) / "node.log"
+
+    def pid_file(self, name: str) -> Path:
+        return self.datadir(name) / "node.pid"
+
+    def info_file(self, name: str) -> Path:
+        return self.datadir(name) / "node.json"
+
+    @property
+    def accounts_dir(self) -> Path:
+        return self.root / ACCOUNTS_DIR
+
+    @property
+    def accounts_keystore(self) -> Keystore:
+        return Keystore(self.accounts_dir / "keystore")
+
+    @property
+    def controller_file(self) -> Path:
+        return self.root / "controller.json"
+
+    @property
+    def genesis_file(self) -> Path:
+        return self.root / "genesis.json"
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    @property
+    def node_names(self) -> list[str]:
+        return [node.name for node in self.nodes]
+
+    def node(self, name: str) -> NodeInfo:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise DevnetError(f"no node {name!r} in this devnet (nodes: {', '.join(self.node_names)})")
+
+    def node_by_address(self) -> dict[str, str]:
+        """Producer address (lower case) -> node name, to show producers by name."""
+        return {node.address.lower(): node.name for node in self.nodes}
+
+    # -- devnet.json -------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": LAYOUT_VERSION,
+            "created_ms": self.created_ms,
+            "manifest": self.manifest.to_dict(),
+            "nodes": [
+                {
+                    "name": n.name,
+                    "rpc_port": n.rpc_port,
+                    "p2p_port": n.p2p_port,
+                    "address": n.address,
+                    "node_id": n.node_id,
+                }
+                for n in self.nodes
+            ],
+            "accounts": dict(self.accounts),
+        }
+
+    @classmethod
+    def load(cls, root: Path) -> Devnet:
+        path = Path(root) / DEVNET_FILE
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise DevnetError(
+                f"no devnet in {root} (start one with `porchain devnet up`)"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise DevnetError(f"cannot read {path}: {exc}") from None
+        try:
+            if data["version"] != LAYOUT_VERSION:
+                raise DevnetError(
+                    f"{path} has layout version {data['version']}, this porchain reads "
+                    f"{LAYOUT_VERSION}: `porchain devnet reset` it"
+                )
+            return cls(
+                root=Path(root),
+                manifest=parse_manifest(data["manifest"], source=str(path)),
+                nodes=tuple(
+                    NodeInfo(
+                        n["name"], int(n["rpc_port"]), int(n["p2p_port"]), n["address"], n["node_id"]
+                    )
+                    for n in data["nodes"]
+                ),
+                accounts={str(k): str(v) for k, v in data["accounts"].items()},
+                created_ms=int(data["created_ms"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DevnetError(f"{path} is damaged ({exc!r}): `porchain devnet reset` it") from None
+
+
+def open_devnet(root: Path, manifest: Manifest | None = None) -> tuple[Devnet, bool]:
+    """The devnet in `root`, created from `manifest` (default: 4 nodes) if there is none yet.
+
+    Returns (devnet, created). An existing devnet is reused as it is: same keys, genesis, ports
+    and chain; asking for a different manifest on it is refused rather than silently ignored.
+    """
+    root = Path(root)
+    if (root / DEVNET_FILE).exists():
+        devnet = Devnet.load(root)
+        if manifest is not None and manifest.to_dict() != devnet.manifest.to_dict():
+            raise DevnetError(
+                f"the devnet in {root} was created from manifest {devnet.manifest.name!r} "
+                f"({len(devnet.nodes)} nodes), not this one: run `porchain devnet reset` first, "
+                "or choose another --dir"
+            )
+        return devnet, False
+    return create_devnet(root, manifest or default_manifest()), True
+
+
+def create_devnet(root: Path, manifest: Manifest, *, now_ms: int | None = None) -> Devnet:
+    """Build a whole devnet in a staging directory, then move it to `root` in one rename."""
+    root = Path(root)
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise DevnetError(
+            f"{root} exists and is not a devnet (no {DEVNET_FILE}): choose another --dir"
+        )
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.creating.", dir=root.parent))
+    try:
+        _build(staging, manifest, now_ms if now_ms is not None else _now_ms())
+        if root.exists():
+            root.rmdir()  # empty, checked above
+        staging.rename(root)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Devnet.load(root)
+
+
+def _build(root: Path, manifest: Manifest, now_ms: int) -> None:
+    rpc_ports = pick_ports(len(manifest.nodes), PREFERRED_RPC_PORT)
+    p2p_ports = pick_ports(len(manifest.nodes), PREFERRED_P2P_PORT, avoid=rpc_ports)
+    nodes = []
+    for spec, rpc_port, p2p_port in zip(manifest.nodes, rpc_ports, p2p_ports, strict=True):
+        datadir = root / spec.name
+        password = os.urandom(16).hex()
+        entry = Keystore(datadir / "keystore").create(
+            password, name=PRODUCER_KEY, scrypt_n=LIGHT_SCRYPT_N
+        )
+        write_secret(datadir / PASSWORD_FILE, password + "\n")
+        node_key = load_node_key(datadir / NODE_KEY_FILE)  # created now, so its id is known
+        nodes.append(
+            NodeInfo(
+                spec.name,
+                rpc_port,
+                p2p_port,
+                to_checksum_address(entry.address),
+                "0x" + node_key.address.hex(),
+            )
+        )
+    accounts_keystore = Keystore(root / ACCOUNTS_DIR / "keystore")
+    accounts = {
+        name: to_checksum_address(
+            accounts_keystore.create(ACCOUNT_PASSWORD, name=name, scrypt_n=LIGHT_SCRYPT_N).address
+        )
+        for name in manifest.accounts
+    }
+    genesis = build_genesis(manifest, nodes, accounts, now_ms)
+    genesis_text = json.dumps(genesis.to_json(), indent=2) + "\n"
+    (root / "genesis.json").write_text(genesis_text)
+    for node in nodes:
+        datadir = root / node.name
+        (datadir / "genesis.json").write_text(genesis_text)
+        with LevelDB(datadir / "chaindata") as db:
+            Chain.initialize(db, genesis, default_rules())
+    (root / ACCOUNTS_DIR / "node.json").write_text(json.dumps({"rpc": nodes[0].rpc_url}) + "\n")
+    devnet = Devnet(root, manifest, tuple(nodes), accounts, now_ms)
+    (root / DEVNET_FILE).write_text(json.dumps(devnet.to_json(), indent=2) + "\n")
+
+
+def build_genesis(
+    manifest: Manifest, nodes: Iterable[NodeInfo], accounts: dict[str, str], now_ms: int
+) -> Genesis:
+    """Nodes hold their encumbered REP and `$`; dev accounts their `$`."""
+    alloc: dict[str, dict[str, str]] = {}
+    for node in nodes:
+        spec = manifest.node(node.name)
+        entry = {"balance": format_amount(spec.balance)}
+        if spec.rep:
+            entry["rep_encumbered"] = format_amount(spec.rep)
+        alloc[node.address] = entry
+    for name, address in accounts.items():
+        alloc[address] = {"balance": format_amount(manifest.accounts[name])}
+    return Genesis.from_json(
+        {
+            "chain_id": manifest.chain_id,
+            "genesis_time": now_ms,
+            "preset": manifest.preset,
+            "wsc": dict(manifest.wsc),
+            "alloc": alloc,
+        }
+    )
+
+
+def pick_ports(count: int, preferred: int, *, avoid: Iterable[int] = ()) -> list[int]:
+    """`count` distinct ports free on loopback now: preferred + i when free, else any."""
+    taken = set(avoid)
+    ports = []
+    for i in range(count):
+        port = preferred + i
+        if port in taken or not port_is_free(port):
+            port = _any_free_port(taken)
+        taken.add(port)
+        ports.append(port)
+    return ports
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
+def _any_free_port(taken: set[int]) -> int:
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((LOOPBACK, 0))
+            port = sock.getsockname()[1]
+        if port not in taken:
+            return port
+
+
+def write_secret(path: Path, text: str) -> None:
+    """A new file readable by its owner only (the umask cannot widen it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_MODE)
+    try:
+        os.fchmod(fd, SECRET_MODE)
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def remove_devnet(root: Path) -> None:
+    """Delete a devnet directory, and only one: a directory without devnet.json is refused."""
+    root = Path(root)
+    if not (root / DEVNET_FILE).is_file():
+        raise DevnetError(f"{root} holds no {DEVNET_FILE}: refusing to delete it")
+    shutil.rmtree(root)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

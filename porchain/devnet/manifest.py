@@ -1,0 +1,347 @@
+"""Devnet manifests: a TOML description of a local network, in the spirit of CometBFT's e2e.
+
+    name = "partition"
+    preset = "minimal"              # WSC #0 starts from a preset (devnet | minimal) ...
+    chain_id = 1337                 # optional
+    [wsc]                           # ... with these overrides
+    slot_ms = 250
+    [[node]]                        # one per node process; rep = encumbered REP at genesis
+    name = "node1"
+    rep = "1000"
+    balance = "1000"                # optional `$`, to pay for its votes and beacon duty
+    [accounts]                      # dev accounts: name = `$` balance (empty password)
+    alice = "1000000"
+    [[perturbation]]                # applied in order, each once its trigger is reached
+    at_height = 20                  # or at_time = seconds after `devnet up`
+    action = "partition"
+    groups = [["node1", "node2"], ["node3", "node4"]]
+
+A manifest is checked completely before anything is created, so a typo costs an error line, not
+a half-built devnet. The resolved manifest is stored in the devnet's `devnet.json`, in the same
+shape (`Manifest.to_dict`), so a restart runs exactly the network that was created.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from porchain.devnet.errors import ManifestError
+from porchain.errors import InvalidParameters
+from porchain.params import WSCParams, preset_names
+from porchain.units import format_amount, parse_amount
+
+DEFAULT_NODES = 4
+MAX_NODES = 32
+DEFAULT_CHAIN_ID = 1337
+DEFAULT_NODE_REP = "1000"
+DEFAULT_NODE_BALANCE = "1000"
+DEFAULT_ACCOUNTS = ("alice", "bob", "carol", "dave")
+DEFAULT_ACCOUNT_BALANCE = "1000000"
+RESERVED_NAMES = frozenset({"accounts"})  # directories of the devnet that are not nodes
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+NODE_ACTIONS = ("kill", "pause", "resume", "restart", "disconnect")
+ACTIONS = (*NODE_ACTIONS, "partition", "heal")
+TOP_FIELDS = {"name", "preset", "chain_id", "wsc", "node", "accounts", "perturbation"}
+NODE_FIELDS = {"name", "rep", "balance", "max_peers"}
+PERTURBATION_FIELDS = {"at_height", "at_time", "action", "nodes", "groups"}
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    rep: int  # encumbered REP at genesis, base units
+    balance: int  # `$` at genesis, base units
+    max_peers: int | None = None
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """One action on the running network, due once its trigger is reached."""
+
+    action: str
+    at_height: int | None = None
+    at_time: float | None = None
+    nodes: tuple[str, ...] = ()
+    groups: tuple[tuple[str, ...], ...] = ()
+
+    def describe(self) -> str:
+        trigger = (
+            f"at height {self.at_height}"
+            if self.at_height is not None
+            else f"at {self.at_time:g} s"
+        )
+        if self.groups:
+            target = " | ".join(",".join(group) for group in self.groups)
+        else:
+            target = ",".join(self.nodes) or "all"
+        return f"{self.action} {target} {trigger}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": self.action}
+        if self.at_height is not None:
+            out["at_height"] = self.at_height
+        if self.at_time is not None:
+            out["at_time"] = self.at_time
+        if self.nodes:
+            out["nodes"] = list(self.nodes)
+        if self.groups:
+            out["groups"] = [list(group) for group in self.groups]
+        return out
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    preset: str
+    chain_id: int
+    wsc: dict[str, Any]
+    nodes: tuple[NodeSpec, ...]
+    accounts: dict[str, int] = field(default_factory=dict)
+    perturbations: tuple[Perturbation, ...] = ()
+
+    @property
+    def params(self) -> WSCParams:
+        return WSCParams.from_dict(self.wsc, base=WSCParams.preset(self.preset))
+
+    @property
+    def node_names(self) -> list[str]:
+        return [node.name for node in self.nodes]
+
+    def node(self, name: str) -> NodeSpec:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise ManifestError(
+            f"no node {name!r} in devnet {self.name!r} ({', '.join(self.node_names)})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest as TOML would give it (amounts as strings): what devnet.json stores."""
+        nodes = []
+        for node in self.nodes:
+            entry: dict[str, Any] = {
+                "name": node.name,
+                "rep": format_amount(node.rep),
+                "balance": format_amount(node.balance),
+            }
+            if node.max_peers is not None:
+                entry["max_peers"] = node.max_peers
+            nodes.append(entry)
+        return {
+            "name": self.name,
+            "preset": self.preset,
+            "chain_id": self.chain_id,
+            "wsc": dict(self.wsc),
+            "node": nodes,
+            "accounts": {name: format_amount(balance) for name, balance in self.accounts.items()},
+            "perturbation": [p.to_dict() for p in self.perturbations],
+        }
+
+
+def default_manifest(nodes: int = DEFAULT_NODES, preset: str = "devnet") -> Manifest:
+    """What `devnet up` runs with no manifest: `nodes` equal producers and the dev accounts."""
+    if not 1 <= nodes <= MAX_NODES:
+        raise ManifestError(f"a devnet has 1 to {MAX_NODES} nodes, not {nodes}")
+    return parse_manifest(
+        {
+            "name": f"local{nodes}",
+            "preset": preset,
+            "node": [{"name": f"node{i}", "rep": DEFAULT_NODE_REP} for i in range(1, nodes + 1)],
+        },
+        source="default manifest",
+    )
+
+
+def load_manifest(path: Path) -> Manifest:
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ManifestError(f"no manifest file at {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"cannot read manifest {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{path}: not valid TOML: {exc}") from None
+    data.setdefault("name", Path(path).stem)
+    return parse_manifest(data, source=str(path))
+
+
+def parse_manifest(data: Any, *, source: str) -> Manifest:
+    """Check every field of a manifest; ManifestError names the first problem found."""
+
+    def fail(message: str) -> ManifestError:
+        return ManifestError(f"{source}: {message}")
+
+    if not isinstance(data, dict):
+        raise fail("a manifest is a table of fields")
+    _refuse_unknown(data, TOP_FIELDS, "", fail)
+    name = data.get("name", "devnet")
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise fail(f"name must be 1 to 32 of A-Z a-z 0-9 _ -, got {name!r}")
+    preset = data.get("preset", "devnet")
+    if preset not in preset_names():
+        raise fail(f"unknown preset {preset!r} (known: {', '.join(preset_names())})")
+    chain_id = data.get("chain_id", DEFAULT_CHAIN_ID)
+    if not _is_int(chain_id) or not 0 < chain_id < 2**63:
+        raise fail(f"chain_id must be a positive integer, got {chain_id!r}")
+    wsc = data.get("wsc", {})
+    if not isinstance(wsc, dict):
+        raise fail("[wsc] must be a table of parameter overrides")
+    try:
+        WSCParams.from_dict(wsc, base=WSCParams.preset(preset))
+    except InvalidParameters as exc:
+        raise fail(f"[wsc]: {exc}") from None
+    nodes = _parse_nodes(data.get("node"), fail)
+    accounts = _parse_accounts(data.get("accounts"), fail)
+    names = [node.name for node in nodes]
+    perturbations = data.get("perturbation", [])
+    if not isinstance(perturbations, list):
+        raise fail("perturbations are [[perturbation]] tables")
+    return Manifest(
+        name=name,
+        preset=preset,
+        chain_id=chain_id,
+        wsc=dict(wsc),
+        nodes=nodes,
+        accounts=accounts,
+        perturbations=tuple(
+            _parse_perturbation(entry, i, names, fail) for i, entry in enumerate(perturbations, 1)
+        ),
+    )
+
+
+def _parse_nodes(entries: Any, fail: Any) -> tuple[NodeSpec, ...]:
+    if not isinstance(entries, list) or not entries:
+        raise fail("a manifest needs at least one [[node]]")
+    if len(entries) > MAX_NODES:
+        raise fail(f"at most {MAX_NODES} nodes, got {len(entries)}")
+    nodes: list[NodeSpec] = []
+    for i, entry in enumerate(entries, 1):
+        where = f"node {i}"
+        if not isinstance(entry, dict):
+            raise fail(f"{where}: expected a [[node]] table")
+        _refuse_unknown(entry, NODE_FIELDS, f"{where}: ", fail)
+        name = entry.get("name")
+        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+            raise fail(f"{where}: name must be 1 to 32 of A-Z a-z 0-9 _ -, got {name!r}")
+        if name in RESERVED_NAMES:
+            raise fail(f"{where}: {name!r} is reserved for the devnet's own directories")
+        if any(node.name == name for node in nodes):
+            raise fail(f"{where}: node name {name!r} is used twice")
+        max_peers = entry.get("max_peers")
+        if max_peers is not None and (not _is_int(max_peers) or max_peers < 1):
+            raise fail(f"node {name}: max_peers must be a positive integer, got {max_peers!r}")
+        nodes.append(
+            NodeSpec(
+                name=name,
+                rep=_amount(entry.get("rep", DEFAULT_NODE_REP), f"node {name}: rep", fail),
+                balance=_amount(
+                    entry.get("balance", DEFAULT_NODE_BALANCE), f"node {name}: balance", fail
+                ),
+                max_peers=max_peers,
+            )
+        )
+    if not any(node.rep for node in nodes):
+        raise fail("no node has REP: nobody could produce blocks (give a node rep > 0)")
+    return tuple(nodes)
+
+
+def _parse_accounts(entries: Any, fail: Any) -> dict[str, int]:
+    if entries is None:
+        return {name: parse_amount(DEFAULT_ACCOUNT_BALANCE) for name in DEFAULT_ACCOUNTS}
+    if not isinstance(entries, dict):
+        raise fail('[accounts] must be a table of name = "balance"')
+    accounts = {}
+    for name, balance in entries.items():
+        if not NAME_PATTERN.fullmatch(name):
+            raise fail(f"[accounts]: name must be 1 to 32 of A-Z a-z 0-9 _ -, got {name!r}")
+        accounts[name] = _amount(balance, f"[accounts] {name}", fail)
+    return accounts
+
+
+def _parse_perturbation(entry: Any, index: int, names: list[str], fail: Any) -> Perturbation:
+    where = f"perturbation {index}"
+    if not isinstance(entry, dict):
+        raise fail(f"{where}: expected a [[perturbation]] table")
+    _refuse_unknown(entry, PERTURBATION_FIELDS, f"{where}: ", fail)
+    action = entry.get("action")
+    if action not in ACTIONS:
+        raise fail(f"{where}: action must be one of {', '.join(ACTIONS)}, got {action!r}")
+    where = f"{where} ({action})"
+    at_height, at_time = entry.get("at_height"), entry.get("at_time")
+    if (at_height is None) == (at_time is None):
+        raise fail(f"{where}: give exactly one of at_height and at_time")
+    if at_height is not None and (not _is_int(at_height) or at_height < 1):
+        raise fail(f"{where}: at_height must be a block number >= 1, got {at_height!r}")
+    if at_time is not None and (
+        not isinstance(at_time, int | float) or isinstance(at_time, bool) or not at_time >= 0
+    ):
+        raise fail(f"{where}: at_time must be seconds >= 0, got {at_time!r}")
+
+    def node_list(value: Any, what: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+            raise fail(f"{where}: {what} must be a list of node names")
+        for node in value:
+            if node not in names:
+                raise fail(f"{where}: unknown node {node!r} (nodes: {', '.join(names)})")
+        if len(set(value)) != len(value):
+            raise fail(f"{where}: {what} lists a node twice")
+        return tuple(value)
+
+    nodes: tuple[str, ...] = ()
+    groups: tuple[tuple[str, ...], ...] = ()
+    if action == "partition":
+        if "nodes" in entry:
+            raise fail(f"{where}: a partition takes groups, not nodes")
+        raw = entry.get("groups")
+        if not isinstance(raw, list) or len(raw) < 2:
+            raise fail(f'{where}: groups must list at least two groups, e.g. [["a"], ["b"]]')
+        groups = tuple(node_list(group, "each group") for group in raw)
+        if any(not group for group in groups):
+            raise fail(f"{where}: a group is empty")
+        listed = [node for group in groups for node in group]
+        if len(set(listed)) != len(listed):
+            raise fail(f"{where}: a node is in two groups")
+        missing = [node for node in names if node not in listed]
+        if missing:
+            raise fail(f"{where}: every node must be in a group (missing: {', '.join(missing)})")
+    else:
+        if "groups" in entry:
+            raise fail(f"{where}: only a partition takes groups")
+        nodes = node_list(entry.get("nodes", []), "nodes")
+        if action in NODE_ACTIONS and not nodes:
+            raise fail(f"{where}: nodes must name at least one node")
+    return Perturbation(
+        action=action,
+        at_height=at_height,
+        at_time=None if at_time is None else float(at_time),
+        nodes=nodes,
+        groups=groups,
+    )
+
+
+def _refuse_unknown(table: dict[str, Any], known: set[str], where: str, fail: Any) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise fail(
+            f"{where}unknown field(s) {', '.join(unknown)} (expected: {', '.join(sorted(known))})"
+        )
+
+
+def _amount(value: Any, what: str, fail: Any) -> int:
+    if isinstance(value, float):
+        raise fail(f'{what}: write amounts as strings ("1.5"), not floats')
+    if not isinstance(value, str) and not _is_int(value):
+        raise fail(f'{what}: expected an amount such as "1000", got {value!r}')
+    try:
+        return parse_amount(str(value))
+    except ValueError as exc:
+        raise fail(f"{what}: {exc}") from None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

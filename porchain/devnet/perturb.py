@@ -1,0 +1,199 @@
+"""Perturbations: when each is due, and what it does to the running devnet.
+
+They fire in manifest order, each once its own trigger is reached and every one before it has
+fired. Order matters more than triggers: "restart node3 at height 30" must never run before
+"kill node3 at height 20", which could happen if heights were compared independently (the
+head used is the first live node's, and that node may just have been killed).
+
+Process actions (kill, pause, resume, restart) are signals and process starts; network actions
+(disconnect, partition, heal) are the nodes' `dev_partition` / `dev_heal` RPC methods, given
+node ids read from each node's node.json and remembered, so a node that is down can still be
+cut off by the others. A failed step is reported and the next ones still run: a devnet run is
+an experiment, and stopping it half-way on one refused call would lose the rest of it.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from porchain.devnet.errors import DevnetError
+from porchain.devnet.layout import Devnet
+from porchain.devnet.manifest import Perturbation
+from porchain.devnet.processes import KILL_SECONDS, PAUSED, RUNNING, Supervisor
+from porchain.devnet.status import read_node_id
+from porchain.rpc.client import RemoteError, RPCClient, RPCClientError
+
+RPC_TIMEOUT_SECONDS = 5.0
+HEIGHT_TIMEOUT_SECONDS = 1.0
+
+
+@dataclass
+class Scheduler:
+    """Which perturbations are due, given the reference head and the seconds since `up`."""
+
+    perturbations: tuple[Perturbation, ...]
+    fired: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.fired >= len(self.perturbations)
+
+    def pop_due(self, height: int | None, elapsed: float) -> list[tuple[int, Perturbation]]:
+        """The next perturbations whose triggers are reached, numbered from 1, in order."""
+        due = []
+        while not self.done:
+            perturbation = self.perturbations[self.fired]
+            if not is_reached(perturbation, height, elapsed):
+                break
+            self.fired += 1
+            due.append((self.fired, perturbation))
+        return due
+
+    def seconds_to_next(self, elapsed: float) -> float | None:
+        """How long until the next time trigger; None if the next one waits for a height."""
+        if self.done:
+            return None
+        at_time = self.perturbations[self.fired].at_time
+        return None if at_time is None else max(0.0, at_time - elapsed)
+
+
+def is_reached(perturbation: Perturbation, height: int | None, elapsed: float) -> bool:
+    if perturbation.at_height is not None:
+        return height is not None and height >= perturbation.at_height
+    assert perturbation.at_time is not None
+    return elapsed >= perturbation.at_time
+
+
+@dataclass
+class Outcome:
+    lines: list[str] = field(default_factory=list)
+    failed: bool = False
+
+    def note(self, line: str) -> None:
+        self.lines.append(line)
+
+    def fail(self, line: str) -> None:
+        self.lines.append(line)
+        self.failed = True
+
+
+class Perturber:
+    """Applies perturbations to a devnet's processes and network."""
+
+    def __init__(
+        self, devnet: Devnet, supervisor: Supervisor, *, rpc_timeout: float = RPC_TIMEOUT_SECONDS
+    ) -> None:
+        self.devnet = devnet
+        self.supervisor = supervisor
+        self.rpc_timeout = rpc_timeout
+        self.node_ids: dict[str, str] = {}
+
+    def remember_node_ids(self) -> None:
+        """Note the ids of running nodes, to cut them off later even while they are down."""
+        for name in self.devnet.node_names:
+            node_id = read_node_id(self.devnet, name)
+            if node_id is not None:
+                self.node_ids[name] = node_id
+
+    def observe(self) -> int | None:
+        """Note the running nodes' ids; return the head of the first running node that
+        answers, which is what `at_height` waits for."""
+        self.remember_node_ids()
+        for name in self.devnet.node_names:
+            if self.supervisor.state(name).state != RUNNING:
+                continue
+            client = RPCClient(self.devnet.node(name).rpc_url, timeout=HEIGHT_TIMEOUT_SECONDS)
+            try:
+                return int(client.call("por_blockNumber"))
+            except (RPCClientError, RemoteError, TypeError, ValueError):
+                continue
+        return None
+
+    def apply(self, perturbation: Perturbation) -> Outcome:
+        self.remember_node_ids()
+        outcome = Outcome()
+        action = getattr(self, f"_{perturbation.action}")
+        action(perturbation, outcome)
+        return outcome
+
+    # -- processes ---------------------------------------------------------------------------
+
+    def _kill(self, p: Perturbation, out: Outcome) -> None:
+        for name in p.nodes:
+            pid = self.supervisor.send(name, signal.SIGKILL)
+            if pid is None:
+                out.note(f"{name}: not running")
+            elif self.supervisor.wait_down([name], KILL_SECONDS):
+                out.fail(f"{name}: still alive after SIGKILL (pid {pid})")
+            else:
+                out.note(f"{name}: killed (pid {pid})")
+
+    def _pause(self, p: Perturbation, out: Outcome) -> None:
+        for name in p.nodes:
+            pid = self.supervisor.send(name, signal.SIGSTOP)
+            out.note(f"{name}: paused (pid {pid})" if pid else f"{name}: not running")
+
+    def _resume(self, p: Perturbation, out: Outcome) -> None:
+        for name in p.nodes:
+            if self.supervisor.state(name).state != PAUSED:
+                out.note(f"{name}: not paused")
+                continue
+            pid = self.supervisor.send(name, signal.SIGCONT)
+            out.note(f"{name}: resumed (pid {pid})")
+
+    def _restart(self, p: Perturbation, out: Outcome) -> None:
+        for name in p.nodes:
+            if self.supervisor.state(name).alive:
+                self.supervisor.stop([name])
+                out.note(f"{name}: stopped")
+            pid = self.supervisor.start(name)
+            try:
+                self.supervisor.wait_ready([name])
+            except DevnetError as exc:  # reported, and the run goes on (see the module doc)
+                out.fail(f"{name}: restarted (pid {pid}) but not ready: {exc}")
+            else:
+                out.note(f"{name}: restarted (pid {pid})")
+
+    # -- network -----------------------------------------------------------------------------
+
+    def _disconnect(self, p: Perturbation, out: Outcome) -> None:
+        for name in p.nodes:
+            others = [n for n in self.devnet.node_names if n != name]
+            self._cut(name, others, out)
+            for other in others:  # both ends, whatever one side does with a refused peer
+                self._cut(other, [name], out)
+
+    def _partition(self, p: Perturbation, out: Outcome) -> None:
+        for group in p.groups:
+            outside = [n for n in self.devnet.node_names if n not in group]
+            for name in group:
+                self._cut(name, outside, out)
+
+    def _heal(self, p: Perturbation, out: Outcome) -> None:
+        for name in p.nodes or self.devnet.node_names:
+            if self._call(name, out, "dev_heal"):
+                out.note(f"{name}: healed")
+
+    def _cut(self, name: str, others: Iterable[str], out: Outcome) -> None:
+        others = list(others)
+        unknown = [n for n in others if n not in self.node_ids]
+        if unknown:
+            out.fail(f"{name}: node id of {', '.join(unknown)} unknown (never seen running)")
+        ids = [self.node_ids[n] for n in others if n in self.node_ids]
+        if ids and self._call(name, out, "dev_partition", ids):
+            out.note(f"{name}: cut off {', '.join(n for n in others if n in self.node_ids)}")
+
+    def _call(self, name: str, out: Outcome, method: str, *params: object) -> bool:
+        state = self.supervisor.state(name).state
+        if state != RUNNING:
+            out.note(f"{name}: {state}, {method} skipped")
+            return False
+        client = RPCClient(self.devnet.node(name).rpc_url, timeout=self.rpc_timeout)
+        try:
+            client.call(method, *params)
+        except (RPCClientError, RemoteError) as exc:
+            out.fail(f"{name}: {method} failed: {exc}")
+            return False
+        return True

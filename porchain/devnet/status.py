@@ -1,0 +1,180 @@
+"""The devnet's status, collected over each node's RPC: what `devnet status` and the live
+table show.
+
+Nodes are asked in parallel with a short timeout, so one dead or paused node costs the whole
+table one timeout, not one per node. A node that does not know a method yet (an older node
+without `net_peerCount`) shows the field as unknown instead of failing the status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from porchain.devnet.layout import ACCOUNT_PASSWORD, Devnet
+from porchain.devnet.processes import PAUSED, RUNNING, ProcState
+from porchain.rpc.client import RemoteError, RPCClient, RPCClientError
+from porchain.rpc.errors import METHOD_NOT_FOUND
+
+RPC_TIMEOUT_SECONDS = 2.0
+SCHEDULE_SLOTS = 8
+MAX_OPEN_POOLS = 500
+
+
+@dataclass
+class NodeStatus:
+    name: str
+    rpc: str
+    p2p: str
+    address: str
+    node_id: str
+    pid: int | None = None
+    state: str = "down"  # running | paused | down
+    height: int | None = None
+    head_hash: str | None = None
+    finalized: int | None = None
+    peers: int | None = None
+    error: str | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.state != "down"
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "alive": self.alive}
+
+
+@dataclass
+class AccountStatus:
+    name: str
+    address: str
+    key_file: str
+    password: str = ACCOUNT_PASSWORD
+
+
+@dataclass
+class DevnetStatus:
+    name: str
+    dir: str
+    chain_id: int
+    preset: str
+    nodes: list[NodeStatus]
+    accounts: list[AccountStatus]
+    accounts_datadir: str
+    controller_pid: int | None = None
+    next_producers: list[dict[str, Any]] = field(default_factory=list)
+    open_pools: int | None = None
+
+    @property
+    def reference_height(self) -> int | None:
+        """The head of the first live node: what `at_height` perturbations wait for."""
+        for node in self.nodes:
+            if node.state == RUNNING and node.height is not None:
+                return node.height
+        return None
+
+    @property
+    def hint(self) -> str:
+        return (
+            f"PORCHAIN_PASSWORD= porchain --datadir {self.accounts_datadir} "
+            f"tx transfer bob 1.5 --from alice --wait"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "dir": self.dir,
+            "chain_id": self.chain_id,
+            "preset": self.preset,
+            "controller_pid": self.controller_pid,
+            "nodes": [node.to_json() for node in self.nodes],
+            "next_producers": self.next_producers,
+            "open_pools": self.open_pools,
+            "accounts": [asdict(account) for account in self.accounts],
+            "accounts_datadir": self.accounts_datadir,
+            "hint": self.hint,
+        }
+
+
+def collect_status(
+    devnet: Devnet,
+    states: Mapping[str, ProcState],
+    *,
+    controller_pid: int | None = None,
+    timeout: float = RPC_TIMEOUT_SECONDS,
+) -> DevnetStatus:
+    """Ask every live node for its head, finality and peers; the schedule and open pools from
+    the first node that answers (they are the chain's, not the node's)."""
+    nodes = [NodeStatus(n.name, n.rpc_url, n.p2p_address, n.address) for n in devnet.nodes]
+    for node in nodes:
+        state = states.get(node.name, ProcState(None, "down"))
+        node.state = state.state
+        node.pid = state.pid if state.alive else None
+    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+        list(pool.map(lambda node: _query_node(node, timeout), nodes))
+    keystore = devnet.accounts_keystore
+    status = DevnetStatus(
+        name=devnet.manifest.name,
+        dir=str(devnet.root),
+        chain_id=devnet.manifest.chain_id,
+        preset=devnet.manifest.preset,
+        nodes=nodes,
+        accounts=[
+            AccountStatus(name, address, str(keystore.directory / f"{name}.json"))
+            for name, address in devnet.accounts.items()
+        ],
+        accounts_datadir=str(devnet.accounts_dir),
+        controller_pid=controller_pid,
+    )
+    source = next((n for n in nodes if n.state == RUNNING and n.error is None), None)
+    if source is not None:
+        _query_chain(status, source, devnet.node_by_address(), timeout)
+    return status
+
+
+def _query_node(node: NodeStatus, timeout: float) -> None:
+    if node.state == PAUSED:
+        node.error = "paused"  # it cannot answer; asking would only cost the timeout
+        return
+    if node.state != RUNNING:
+        return
+    client = RPCClient(node.rpc, timeout=timeout)
+    try:
+        info = client.call("por_nodeInfo")
+        node.height = info["head"]["number"]
+        node.head_hash = info["head"]["hash"]
+        node.finalized = info["finalized"]["number"]
+        node.peers = _optional(client, "net_peerCount")
+    except (RPCClientError, RemoteError, KeyError, TypeError) as exc:
+        node.error = str(exc) or type(exc).__name__
+
+
+def _query_chain(
+    status: DevnetStatus, source: NodeStatus, names: dict[str, str], timeout: float
+) -> None:
+    client = RPCClient(source.rpc, timeout=timeout)
+    try:
+        schedule = client.call("por_getSchedule", SCHEDULE_SLOTS)
+        status.next_producers = [
+            {
+                "slot": entry["slot"],
+                "producer": entry["producer"],
+                "node": names.get(str(entry["producer"]).lower()),
+            }
+            for entry in schedule
+        ]
+        status.open_pools = len(client.call("por_listPools", "open", MAX_OPEN_POOLS))
+    except (RPCClientError, RemoteError, KeyError, TypeError):
+        pass  # the node went away between the two queries: the next refresh will tell
+
+
+def _optional(client: RPCClient, method: str, *params: Any) -> Any:
+    """A method the node may not have yet: None instead of an error."""
+    try:
+        return client.call(method, *params)
+    except RemoteError as exc:
+        if exc.code == METHOD_NOT_FOUND:
+            return None
+        raise
