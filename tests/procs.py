@@ -111,7 +111,7 @@ class NodeProcess:
         info = datadir / "node.json"
         info.unlink(missing_ok=True)
         self.proc = procs.start(
-            porchain_cmd(datadir, "node", "run", "--rpc-port", "0", *args),
+            porchain_cmd(datadir, "node", "run", "--rpc-port", "0", "--p2p-port", "0", *args),
             datadir / "node.log",
         )
         self.procs = procs

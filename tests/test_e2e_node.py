@@ -145,7 +145,9 @@ def test_cli_errors_are_one_line_with_nonzero_exit(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = str(busy.getsockname()[1])
-        done = run_cli(datadir, "node", "run", "--key", "p1", "--rpc-port", port, check=False)
+        done = run_cli(
+            datadir, "node", "run", "--key", "p1", "--rpc-port", port, "--no-p2p", check=False
+        )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"cannot serve RPC on 127.0.0.1:{port}: Address already in use" in done.stderr
     (tmp_path / "bad.json").write_text(json.dumps({"chain_id": 0}))

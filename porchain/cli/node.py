@@ -74,6 +74,11 @@ def node() -> None:
 )
 @click.option("--max-peers", type=click.IntRange(1, 1000), default=16, show_default=True)
 @click.option(
+    "--no-auto-encumber",
+    is_flag=True,
+    help="Do not encumber earned REP each epoch (it stays free).",
+)
+@click.option(
     "--dev-rpc",
     is_flag=True,
     help="Serve the dev_ RPC methods (network partitions, for devnets and tests).",

@@ -21,7 +21,9 @@ from porchain.errors import (
     InvalidBlock,
     InvalidTransaction,
     PeerMisbehaved,
+    PorchainError,
     UnknownParent,
+    leaf_exceptions,
 )
 from porchain.net import messages as m
 from porchain.net.peer import IncompatiblePeer, Peer, handshake, new_hello
@@ -109,9 +111,16 @@ class NetworkService:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             if self.config.listen is not None:
-                self.listen_address = await nursery.start(
-                    self.transport.listen, self.config.listen, self._accept
-                )
+                try:
+                    self.listen_address = await nursery.start(
+                        self.transport.listen, self.config.listen, self._accept
+                    )
+                except* OSError as group:
+                    reason = "; ".join(str(e.strerror or e) for e in leaf_exceptions(group))
+                    raise PorchainError(
+                        f"cannot accept peers on {self.config.listen}: {reason} "
+                        "(another node running? choose another --p2p-port)"
+                    ) from None
                 log.info(
                     "p2p listening address=%s node_id=0x%s", self.listen_address, self.node_id.hex()
                 )
