@@ -123,7 +123,7 @@ class Node:
             return
         info = {"rpc": self.rpc_url, "pid": os.getpid()}
         if self.network is not None:
-            info["p2p"] = self.network.listen_address
+            info["p2p"] = self.network.advertised_address
             info["node_id"] = "0x" + self.network.node_id.hex()
         tmp = self.config.info_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(info))

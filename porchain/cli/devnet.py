@@ -17,10 +17,9 @@ from types import FrameType
 
 import click
 import trio
-from rich.live import Live
 
 from porchain.cli.common import console, emit, output_option
-from porchain.cli.devnet_view import live_view, status_view
+from porchain.cli.devnet_view import ForegroundView, print_unclipped, status_view
 from porchain.devnet.controller import run_controller
 from porchain.devnet.errors import DevnetError
 from porchain.devnet.layout import (
@@ -63,6 +62,21 @@ def devnet_dir(ctx: click.Context) -> DevnetDir:
     return found
 
 
+def _override_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.obj = DevnetDir(value.expanduser().absolute())
+
+
+dir_option = click.option(
+    "--dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    expose_value=False,
+    is_eager=True,
+    callback=_override_dir,
+    help="The devnet's directory (also accepted before the command).",
+)
+
+
 @click.group()
 @click.option(
     "--dir",
@@ -85,7 +99,7 @@ def current_status(devnet_: Devnet, supervisor: Supervisor | None = None) -> Dev
 
 
 def print_status(output: str, status: DevnetStatus) -> None:
-    emit(output, status.to_json(), lambda _: console.print(status_view(status)))
+    emit(output, status.to_json(), lambda _: print_unclipped(console, status_view(status)))
 
 
 def note(message: str) -> None:
@@ -97,6 +111,7 @@ def note(message: str) -> None:
 
 
 @devnet.command("up")
+@dir_option
 @click.option(
     "-n",
     "--nodes",
@@ -137,12 +152,12 @@ def devnet_up(
     root = devnet_dir(ctx).root
     manifest = requested_manifest(nodes, preset, manifest_path)
     devnet_, created = open_devnet(root, manifest)
-    note(f"{'created' if created else 'resuming'} devnet {devnet_.manifest.name} in {root}")
     running = controller_pid(devnet_)
     if running is not None:
         raise DevnetError(
             f"a foreground `porchain devnet up` (pid {running}) already runs this devnet"
         )
+    note(f"{'created' if created else 'resuming'} devnet {devnet_.manifest.name} in {root}")
     supervisor = Supervisor(devnet_)
     if detach:
         up_detached(devnet_, supervisor, output)
@@ -195,18 +210,11 @@ def up_foreground(devnet_: Devnet, supervisor: Supervisor) -> None:
         start_dead_nodes(devnet_, supervisor)
         with console.status("waiting for every node's RPC..."):
             supervisor.wait_ready(devnet_.node_names)
-        with Live(
-            live_view(None), console=console, auto_refresh=False, redirect_stderr=False
-        ) as live:
-
-            def on_status(status: DevnetStatus) -> None:
-                live.update(live_view(status), refresh=True)
-
-            def on_event(line: str) -> None:
-                live.console.print(f"{time.strftime('%H:%M:%S')} {line}")
-
+        with ForegroundView(console) as view:
             trio.run(
-                partial(run_controller, devnet_, supervisor, on_status=on_status, on_event=on_event)
+                partial(
+                    run_controller, devnet_, supervisor, on_status=view.status, on_event=view.event
+                )
             )
     except KeyboardInterrupt:
         note("interrupted")
@@ -226,6 +234,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 @devnet.command("down")
+@dir_option
 @output_option
 @click.pass_context
 def devnet_down(ctx: click.Context, output: str) -> None:
@@ -244,15 +253,18 @@ def devnet_down(ctx: click.Context, output: str) -> None:
 
 
 def stop_everything(devnet_: Devnet) -> dict[str, object]:
-    controller = stop_controller(devnet_)
+    """The foreground controller first (it stops its nodes itself), then any node left."""
     supervisor = Supervisor(devnet_)
-    stopped = supervisor.stop()
+    alive = [name for name, state in supervisor.states().items() if state.alive]
+    controller = stop_controller(devnet_)
+    supervisor.stop()
     if controller is not None:
         devnet_.controller_file.unlink(missing_ok=True)
-    return {"controller": controller, "stopped": stopped}
+    return {"controller": controller, "stopped": alive}
 
 
 @devnet.command("restart")
+@dir_option
 @click.argument("names", nargs=-1, required=True, metavar="NODE...")
 @output_option
 @click.pass_context
@@ -270,6 +282,7 @@ def devnet_restart(ctx: click.Context, names: tuple[str, ...], output: str) -> N
 
 
 @devnet.command("reset")
+@dir_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def devnet_reset(ctx: click.Context, yes: bool) -> None:
@@ -293,6 +306,7 @@ def devnet_reset(ctx: click.Context, yes: bool) -> None:
 
 
 @devnet.command("status")
+@dir_option
 @output_option
 @click.pass_context
 def devnet_status(ctx: click.Context, output: str) -> None:
@@ -301,6 +315,7 @@ def devnet_status(ctx: click.Context, output: str) -> None:
 
 
 @devnet.command("logs")
+@dir_option
 @click.argument("name", metavar="NODE")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until Ctrl-C.")
 @click.option(

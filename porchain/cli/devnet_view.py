@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
+import time
+from types import TracebackType
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -10,6 +15,8 @@ from porchain.devnet.status import DevnetStatus, NodeStatus
 
 STATE_STYLES = {"running": "green", "paused": "yellow", "down": "red"}
 PRODUCERS_SHOWN = 6
+MAX_PIPE_WIDTH = 1000
+SUMMARY_SECONDS = 10.0
 
 
 def _cell(value: object) -> str:
@@ -18,11 +25,13 @@ def _cell(value: object) -> str:
 
 def nodes_table(status: DevnetStatus) -> Table:
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("node", "state", "pid", "height", "final", "peers", "rpc", "p2p", "note"):
+    notes = [_note(node) for node in status.nodes]
+    columns = ["node", "state", "pid", "height", "final", "peers", "rpc", "p2p"]
+    for column in columns + (["note"] if any(notes) else []):
         table.add_column(
             column, justify="right" if column in ("height", "final", "peers") else "left"
         )
-    for node in status.nodes:
+    for node, note in zip(status.nodes, notes, strict=True):
         table.add_row(
             node.name,
             Text(node.state, style=STATE_STYLES.get(node.state, "")),
@@ -32,13 +41,13 @@ def nodes_table(status: DevnetStatus) -> Table:
             _cell(node.peers),
             node.rpc,
             node.p2p,
-            _note(node),
+            *([note] if any(notes) else []),
         )
     return table
 
 
 def _note(node: NodeStatus) -> str:
-    if node.error and node.error != "paused":
+    if node.error:
         return node.error if len(node.error) < 60 else node.error[:57] + "..."
     return ""
 
@@ -67,7 +76,7 @@ def live_view(status: DevnetStatus | None) -> RenderableType:
         Text(""),
         nodes_table(status),
         Text(""),
-        Text(f"send a transaction: {status.hint}", style="dim"),
+        *([Text(f"send a transaction: {status.hint}", style="dim")] if status.hint else []),
         Text("Ctrl-C stops every node", style="dim"),
     )
 
@@ -94,3 +103,63 @@ def status_view(status: DevnetStatus) -> RenderableType:
     if status.controller_pid is not None:
         parts.append(Text(f"controlled by a foreground `devnet up` (pid {status.controller_pid})"))
     return Group(*parts)
+
+
+def print_unclipped(console: Console, renderable: RenderableType) -> None:
+    """Print at the renderable's natural width when the output is not a terminal (a pipe, a
+    file), so URLs and paths are never cut at 80 columns; a terminal keeps its own width."""
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    wide = console.options.update(width=MAX_PIPE_WIDTH)
+    width = max(console.width, Measurement.get(console, wide, renderable).maximum)
+    Console(file=console.file, width=width, highlight=False, soft_wrap=True).print(renderable)
+
+
+def summary_line(status: DevnetStatus) -> str:
+    """The devnet in one line, for logs: each node's height/finalized/peers, or its state."""
+    parts = []
+    for node in status.nodes:
+        if node.height is None:
+            parts.append(f"{node.name}={node.state}")
+        else:
+            parts.append(f"{node.name}=#{node.height}/{node.finalized}/{_cell(node.peers)}p")
+    return "heads " + " ".join(parts)
+
+
+class ForegroundView:
+    """What the foreground `devnet up` shows. On a terminal, the status table redrawn in place
+    (rich.live) with events printed above it; elsewhere (a file, a pipe, CI) no redrawing,
+    which would only fill the file: event lines, and a summary line every SUMMARY_SECONDS."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.live: Live | None = None
+        self._last_summary = 0.0
+
+    def __enter__(self) -> ForegroundView:
+        if self.console.is_terminal:
+            self.live = Live(
+                live_view(None), console=self.console, auto_refresh=False, redirect_stderr=False
+            )
+            self.live.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.live is not None:
+            self.live.__exit__(kind, exc, tb)
+
+    def status(self, status: DevnetStatus) -> None:
+        if self.live is not None:
+            self.live.update(live_view(status), refresh=True)
+        elif time.monotonic() - self._last_summary >= SUMMARY_SECONDS:
+            self._last_summary = time.monotonic()
+            self.event(summary_line(status))
+
+    def event(self, line: str) -> None:
+        self.console.print(f"{time.strftime('%H:%M:%S')} {line}", highlight=False)

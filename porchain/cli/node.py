@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -18,8 +17,8 @@ from porchain.clock import SlotClock
 from porchain.composition import default_rules
 from porchain.crypto.keys import PrivateKey, to_checksum_address
 from porchain.db.level import LevelDB
-from porchain.errors import PorchainError
 from porchain.genesis import Genesis
+from porchain.net.identity import NODE_KEY_FILE, load_node_key
 from porchain.net.service import NetConfig
 from porchain.net.transport import TcpTransport, split_address
 from porchain.node import DEFAULT_RPC_PORT, Node, NodeConfig, run_until_signalled
@@ -27,7 +26,6 @@ from porchain.node import DEFAULT_RPC_PORT, Node, NodeConfig, run_until_signalle
 log = logging.getLogger("porchain.node")
 
 DEFAULT_P2P_PORT = 30400
-NODE_KEY_FILE = "nodekey"
 DEV_ACCOUNTS = ("dev", "alice", "bob", "carol")
 DEV_BALANCE = "1000000"
 DEV_PRODUCER_REP = "1000"
@@ -63,6 +61,11 @@ def node() -> None:
     default=DEFAULT_P2P_PORT,
     show_default=True,
     help="0 picks a free port.",
+)
+@click.option(
+    "--p2p-advertise",
+    metavar="HOST",
+    help="Host peers should dial us on (default: --p2p-host; needed with 0.0.0.0).",
 )
 @click.option("--no-p2p", is_flag=True, help="Run alone: no peers.")
 @click.option(
@@ -100,6 +103,7 @@ def node_run(
     no_rpc: bool,
     p2p_host: str,
     p2p_port: int,
+    p2p_advertise: str | None,
     no_p2p: bool,
     bootnodes: tuple[str, ...],
     max_peers: int,
@@ -123,11 +127,14 @@ def node_run(
             split_address(address)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--bootnode") from None
-    net = (
-        None
-        if no_p2p
-        else NetConfig(listen=f"{p2p_host}:{p2p_port}", bootnodes=bootnodes, max_peers=max_peers)
-    )
+    net = None
+    if not (no_p2p or dev):
+        net = NetConfig(
+            listen=f"{p2p_host}:{p2p_port}",
+            advertise=p2p_advertise,
+            bootnodes=bootnodes,
+            max_peers=max_peers,
+        )
     node_key = load_node_key(h.datadir / NODE_KEY_FILE)
     with LevelDB(h.chaindata, create=False) as db:
         chain = Chain(db, default_rules())
@@ -165,23 +172,6 @@ async def _run(
         net=net,
     )
     await run_until_signalled(node)
-
-
-def load_node_key(path: Path) -> PrivateKey:
-    """The node's P2P identity (not a producer key): created on first run, mode 0600."""
-    if path.exists():
-        try:
-            return PrivateKey(bytes.fromhex(path.read_text().strip()))
-        except ValueError as exc:
-            raise PorchainError(
-                f"node key file {path} is corrupt ({exc}); delete it to get a new node identity"
-            ) from None
-    key = PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(key.secret.hex())
-    return key
 
 
 def setup_dev_chain(h: Home) -> PrivateKey:

@@ -74,7 +74,7 @@ async def _run_perturbations(
     started = trio.current_time()
     on_event(f"{total} perturbation(s) scheduled")
     while not scheduler.done:
-        height = await trio.to_thread.run_sync(perturber.observe, abandon_on_cancel=True)
+        height = await trio.to_thread.run_sync(perturber.reference_height, abandon_on_cancel=True)
         elapsed = trio.current_time() - started
         for number, perturbation in scheduler.pop_due(height, elapsed):
             what = f"perturbation {number}/{total}: {perturbation.describe()}"

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from porchain.chain import Chain
-from porchain.cli.node import NODE_KEY_FILE, load_node_key
 from porchain.composition import default_rules
 from porchain.crypto.keys import to_checksum_address
 from porchain.crypto.keystore import Keystore
@@ -36,6 +35,7 @@ from porchain.db.level import LevelDB
 from porchain.devnet.errors import DevnetError
 from porchain.devnet.manifest import Manifest, default_manifest, parse_manifest
 from porchain.genesis import Genesis
+from porchain.net.identity import NODE_KEY_FILE, load_node_key
 from porchain.units import format_amount
 
 DEFAULT_DEVNET_DIR = Path("~/.porchain/devnet").expanduser()
@@ -172,7 +172,11 @@ class Devnet:
                 manifest=parse_manifest(data["manifest"], source=str(path)),
                 nodes=tuple(
                     NodeInfo(
-                        n["name"], int(n["rpc_port"]), int(n["p2p_port"]), n["address"], n["node_id"]
+                        n["name"],
+                        int(n["rpc_port"]),
+                        int(n["p2p_port"]),
+                        n["address"],
+                        n["node_id"],
                     )
                     for n in data["nodes"]
                 ),
@@ -301,7 +305,11 @@ def pick_ports(count: int, preferred: int, *, avoid: Iterable[int] = ()) -> list
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on the port now. SO_REUSEADDR as the node's servers set
+    it, so a port whose last connections linger in TIME_WAIT (a devnet just stopped) counts
+    as free, while one with a listener does not."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((LOOPBACK, port))
         except OSError:

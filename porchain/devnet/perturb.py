@@ -7,22 +7,21 @@ head used is the first live node's, and that node may just have been killed).
 
 Process actions (kill, pause, resume, restart) are signals and process starts; network actions
 (disconnect, partition, heal) are the nodes' `dev_partition` / `dev_heal` RPC methods, given
-node ids read from each node's node.json and remembered, so a node that is down can still be
-cut off by the others. A failed step is reported and the next ones still run: a devnet run is
-an experiment, and stopping it half-way on one refused call would lose the rest of it.
+the node ids devnet.json holds (each node's P2P key is made with the devnet), so a node that is
+down can still be cut off by the others. A failed step is reported and the next ones still
+run: a devnet run is an experiment, and stopping it half-way on one refused call would lose
+the rest of it.
 """
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from porchain.devnet.errors import DevnetError
 from porchain.devnet.layout import Devnet
 from porchain.devnet.manifest import Perturbation
 from porchain.devnet.processes import KILL_SECONDS, PAUSED, RUNNING, Supervisor
-from porchain.devnet.status import read_node_id
 from porchain.rpc.client import RemoteError, RPCClient, RPCClientError
 
 RPC_TIMEOUT_SECONDS = 5.0
@@ -80,7 +79,12 @@ class Outcome:
 
 
 class Perturber:
-    """Applies perturbations to a devnet's processes and network."""
+    """Applies perturbations to a devnet's processes and network.
+
+    `blocked` is what each node should refuse, kept here because a node's `dev_partition`
+    replaces its whole set (so a disconnect after a partition must send the union) and a
+    restarted node forgets it (so it is sent again once the node is back).
+    """
 
     def __init__(
         self, devnet: Devnet, supervisor: Supervisor, *, rpc_timeout: float = RPC_TIMEOUT_SECONDS
@@ -88,19 +92,10 @@ class Perturber:
         self.devnet = devnet
         self.supervisor = supervisor
         self.rpc_timeout = rpc_timeout
-        self.node_ids: dict[str, str] = {}
+        self.blocked: dict[str, set[str]] = {name: set() for name in devnet.node_names}
 
-    def remember_node_ids(self) -> None:
-        """Note the ids of running nodes, to cut them off later even while they are down."""
-        for name in self.devnet.node_names:
-            node_id = read_node_id(self.devnet, name)
-            if node_id is not None:
-                self.node_ids[name] = node_id
-
-    def observe(self) -> int | None:
-        """Note the running nodes' ids; return the head of the first running node that
-        answers, which is what `at_height` waits for."""
-        self.remember_node_ids()
+    def reference_height(self) -> int | None:
+        """The head of the first running node that answers: what `at_height` waits for."""
         for name in self.devnet.node_names:
             if self.supervisor.state(name).state != RUNNING:
                 continue
@@ -112,7 +107,6 @@ class Perturber:
         return None
 
     def apply(self, perturbation: Perturbation) -> Outcome:
-        self.remember_node_ids()
         outcome = Outcome()
         action = getattr(self, f"_{perturbation.action}")
         action(perturbation, outcome)
@@ -142,6 +136,8 @@ class Perturber:
                 continue
             pid = self.supervisor.send(name, signal.SIGCONT)
             out.note(f"{name}: resumed (pid {pid})")
+            if self.blocked[name]:
+                self._push(name, out)  # a partition made while it was paused
 
     def _restart(self, p: Perturbation, out: Outcome) -> None:
         for name in p.nodes:
@@ -153,37 +149,51 @@ class Perturber:
                 self.supervisor.wait_ready([name])
             except DevnetError as exc:  # reported, and the run goes on (see the module doc)
                 out.fail(f"{name}: restarted (pid {pid}) but not ready: {exc}")
-            else:
-                out.note(f"{name}: restarted (pid {pid})")
+                continue
+            out.note(f"{name}: restarted (pid {pid})")
+            if self.blocked[name]:
+                self._push(name, out)  # it forgot its partition when it stopped
 
     # -- network -----------------------------------------------------------------------------
 
     def _disconnect(self, p: Perturbation, out: Outcome) -> None:
         for name in p.nodes:
-            others = [n for n in self.devnet.node_names if n != name]
-            self._cut(name, others, out)
-            for other in others:  # both ends, whatever one side does with a refused peer
-                self._cut(other, [name], out)
+            for other in self.devnet.node_names:
+                if other != name:  # both ends: each refuses the other
+                    self.blocked[name].add(other)
+                    self.blocked[other].add(name)
+        self._push_all(out)
 
     def _partition(self, p: Perturbation, out: Outcome) -> None:
         for group in p.groups:
-            outside = [n for n in self.devnet.node_names if n not in group]
+            outside = {n for n in self.devnet.node_names if n not in group}
             for name in group:
-                self._cut(name, outside, out)
+                self.blocked[name] |= outside
+        self._push_all(out)
 
     def _heal(self, p: Perturbation, out: Outcome) -> None:
-        for name in p.nodes or self.devnet.node_names:
-            if self._call(name, out, "dev_heal"):
-                out.note(f"{name}: healed")
+        healed = set(p.nodes or self.devnet.node_names)
+        for name, blocked in self.blocked.items():
+            if name in healed:
+                blocked.clear()
+            else:
+                blocked -= healed
+        self._push_all(out)
 
-    def _cut(self, name: str, others: Iterable[str], out: Outcome) -> None:
-        others = list(others)
-        unknown = [n for n in others if n not in self.node_ids]
-        if unknown:
-            out.fail(f"{name}: node id of {', '.join(unknown)} unknown (never seen running)")
-        ids = [self.node_ids[n] for n in others if n in self.node_ids]
-        if ids and self._call(name, out, "dev_partition", ids):
-            out.note(f"{name}: cut off {', '.join(n for n in others if n in self.node_ids)}")
+    def _push_all(self, out: Outcome) -> None:
+        for name in self.devnet.node_names:
+            self._push(name, out)
+
+    def _push(self, name: str, out: Outcome) -> None:
+        """Send a node the whole set it should refuse (dev_heal when it is empty)."""
+        blocked = sorted(self.blocked[name], key=self.devnet.node_names.index)
+        if not blocked:
+            if self._call(name, out, "dev_heal"):
+                out.note(f"{name}: connected to all")
+            return
+        ids = [self.devnet.node(other).node_id for other in blocked]
+        if self._call(name, out, "dev_partition", ids):
+            out.note(f"{name}: cut off from {', '.join(blocked)}")
 
     def _call(self, name: str, out: Outcome, method: str, *params: object) -> bool:
         state = self.supervisor.state(name).state

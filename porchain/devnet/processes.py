@@ -31,6 +31,7 @@ KILL_SECONDS = 10.0
 POLL_SECONDS = 0.1
 RPC_PROBE_SECONDS = 1.0
 RUNNING, PAUSED, DOWN = "running", "paused", "down"
+START_MARK = "--- porchain devnet: starting "
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,13 @@ class Supervisor:
 
     def state(self, name: str) -> ProcState:
         child = self._children.get(name)
-        if child is not None and child.poll() is not None:  # reap our own dead children
+        if child is not None:
+            # Our own child: poll() reaps it once dead, and is right even before its exec
+            # (when /proc still shows our command line, not the node's).
+            if child.poll() is None:
+                return ProcState(child.pid, stopped_or_running(child.pid))
             del self._children[name]
+            return ProcState(None, DOWN)
         pid = self.pid(name)
         if pid is None:
             return ProcState(None, DOWN)
@@ -120,7 +126,7 @@ class Supervisor:
             log_path = self.devnet.log_file(name)
             with log_path.open("ab") as log:
                 stamp = datetime.now().isoformat(timespec="seconds")
-                log.write(f"--- porchain devnet: starting {name} at {stamp}\n".encode())
+                log.write(f"{START_MARK}{name} at {stamp}\n".encode())
                 log.flush()
                 child = subprocess.Popen(
                     node_command(self.devnet, name),
@@ -170,11 +176,13 @@ class Supervisor:
         return True
 
     def last_log_line(self, name: str) -> str:
+        """The node's last words since its latest start, for a one-line error."""
         try:
-            lines = self.devnet.log_file(name).read_text(errors="replace").strip().splitlines()
+            text = self.devnet.log_file(name).read_text(errors="replace")
         except OSError:
             return "no log"
-        return lines[-1] if lines else "empty log"
+        lines = text.rpartition(START_MARK)[2].strip().splitlines()[1:]
+        return lines[-1] if lines else "no output"
 
     # -- signals and stopping ----------------------------------------------------------------
 
@@ -250,6 +258,18 @@ def process_state(pid: int, datadir: Path) -> str:
         return DOWN
     if os.fsencode(str(datadir)) not in cmdline:
         return DOWN
+    return _state_letter(stat)
+
+
+def stopped_or_running(pid: int) -> str:
+    """paused or running, for a process known to be ours and alive."""
+    try:
+        return _state_letter((Path("/proc") / str(pid) / "stat").read_text())
+    except OSError:
+        return RUNNING  # no procfs: we cannot tell a paused process apart
+
+
+def _state_letter(stat: str) -> str:
     status = stat.rpartition(")")[2].split()[0]
     if status in ("Z", "X", "x"):
         return DOWN

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from porchain.devnet.layout import ACCOUNT_PASSWORD, Devnet
-from porchain.devnet.processes import PAUSED, RUNNING, ProcState
+from porchain.devnet.processes import DOWN, RUNNING, ProcState
 from porchain.rpc.client import RemoteError, RPCClient, RPCClientError
 from porchain.rpc.errors import METHOD_NOT_FOUND
 
@@ -31,7 +31,7 @@ class NodeStatus:
     address: str
     node_id: str
     pid: int | None = None
-    state: str = "down"  # running | paused | down
+    state: str = DOWN  # running | paused | down
     height: int | None = None
     head_hash: str | None = None
     finalized: int | None = None
@@ -40,7 +40,7 @@ class NodeStatus:
 
     @property
     def alive(self) -> bool:
-        return self.state != "down"
+        return self.state != DOWN
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "alive": self.alive}
@@ -68,18 +68,15 @@ class DevnetStatus:
     open_pools: int | None = None
 
     @property
-    def reference_height(self) -> int | None:
-        """The head of the first live node: what `at_height` perturbations wait for."""
-        for node in self.nodes:
-            if node.state == RUNNING and node.height is not None:
-                return node.height
-        return None
-
-    @property
-    def hint(self) -> str:
+    def hint(self) -> str | None:
+        """A transfer between the first two dev accounts, ready to paste; None without any."""
+        if not self.accounts:
+            return None
+        sender = self.accounts[0].name
+        recipient = self.accounts[1].name if len(self.accounts) > 1 else sender
         return (
             f"PORCHAIN_PASSWORD= porchain --datadir {self.accounts_datadir} "
-            f"tx transfer bob 1.5 --from alice --wait"
+            f"tx transfer {recipient} 1.5 --from {sender} --wait"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -107,9 +104,11 @@ def collect_status(
 ) -> DevnetStatus:
     """Ask every live node for its head, finality and peers; the schedule and open pools from
     the first node that answers (they are the chain's, not the node's)."""
-    nodes = [NodeStatus(n.name, n.rpc_url, n.p2p_address, n.address) for n in devnet.nodes]
+    nodes = [
+        NodeStatus(n.name, n.rpc_url, n.p2p_address, n.address, n.node_id) for n in devnet.nodes
+    ]
     for node in nodes:
-        state = states.get(node.name, ProcState(None, "down"))
+        state = states.get(node.name, ProcState(None, DOWN))
         node.state = state.state
         node.pid = state.pid if state.alive else None
     with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
@@ -135,11 +134,8 @@ def collect_status(
 
 
 def _query_node(node: NodeStatus, timeout: float) -> None:
-    if node.state == PAUSED:
-        node.error = "paused"  # it cannot answer; asking would only cost the timeout
-        return
     if node.state != RUNNING:
-        return
+        return  # down, or paused: it cannot answer, asking would only cost the timeout
     client = RPCClient(node.rpc, timeout=timeout)
     try:
         info = client.call("por_nodeInfo")

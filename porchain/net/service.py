@@ -48,6 +48,7 @@ MAX_BATCH_BYTES = 4 * 2**20  # a sync answer stays well under the frame limit
 @dataclass(frozen=True)
 class NetConfig:
     listen: str | None = None  # "host:port" to accept connections on (port 0: any)
+    advertise: str | None = None  # host peers should dial, if not the listening host
     bootnodes: tuple[str, ...] = ()
     max_peers: int = 16
     handshake_timeout: float = 5.0
@@ -105,6 +106,14 @@ class NetworkService:
         self._sync_wanted = trio.Event()
         self._nursery: trio.Nursery | None = None
 
+    @property
+    def advertised_address(self) -> str | None:
+        """The address we tell peers to dial: the bound port on the advertised host."""
+        if self.listen_address is None:
+            return None
+        host, port = split_address(self.listen_address)
+        return f"{self.config.advertise or host}:{port}"
+
     # -- services ------------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -143,7 +152,7 @@ class NetworkService:
     def _dial_candidates(self, now: float) -> list[str]:
         out = []
         for address, node_id in self.addresses.items():
-            if address == self.listen_address or address in self._dialing:
+            if address in (self.listen_address, self.advertised_address, *self._dialing):
                 continue
             if self._retry_at.get(address, 0) > now:
                 continue
@@ -197,7 +206,7 @@ class NetworkService:
             head_hash=head.hash,
             finalized=self.chain.finalized.number,
             node_id=self.node_id,
-            listen=(self.listen_address or "").encode(),
+            listen=(self.advertised_address or "").encode(),
         )
         try:
             with trio.fail_after(self.config.handshake_timeout):

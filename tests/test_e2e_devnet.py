@@ -1,0 +1,294 @@
+"""End to end: `porchain devnet` running real node processes connected over loopback.
+
+Every test works in its own temporary --dir; whatever it leaves running (the foreground
+controller, any node) is killed by the `devnet_root` fixture, passed or failed. Waits poll for
+their condition up to a generous deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from porchain.devnet.processes import DOWN, process_state
+from porchain.rpc.client import RPCClient
+from porchain.units import parse_amount
+from tests.procs import DEADLINE_SECONDS, processes, wait_for
+
+pytestmark = pytest.mark.slow
+
+FIRST_BLOCKS_SECONDS = 15.0
+PERTURBATIONS_SECONDS = 120.0
+
+FAST4 = """
+preset = "minimal"
+[wsc]
+slot_ms = 200
+""" + "".join(f'[[node]]\nname = "node{i}"\nrep = "1000"\n' for i in range(1, 5))
+
+
+def devnet_cmd(root: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "porchain", "devnet", "--dir", str(root), *args]
+
+
+def cli_env() -> dict[str, str]:
+    return {**os.environ, "PORCHAIN_PASSWORD": "", "PYTHONUNBUFFERED": "1"}
+
+
+def devnet(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        devnet_cmd(root, *args),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=2 * DEADLINE_SECONDS,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"porchain devnet {' '.join(args)} failed:\n{done.stderr}")
+    return done
+
+
+def status(root: Path) -> dict[str, Any]:
+    return json.loads(devnet(root, "status", "-o", "json").stdout)
+
+
+def nodes(root: Path) -> dict[str, dict[str, Any]]:
+    return {node["name"]: node for node in status(root)["nodes"]}
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:  # a zombie nobody reaped yet is gone too
+        return (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def kill_leftovers(root: Path) -> None:
+    """Whatever a failed test left running in this devnet: the controller, then the nodes."""
+    for path in [root / "controller.json", *root.glob("*/node.pid")]:
+        try:
+            text = path.read_text()
+            pid = int(json.loads(text)["pid"] if path.suffix == ".json" else text)
+        except (OSError, ValueError, KeyError):
+            continue
+        named = root if path.suffix == ".json" else path.parent  # on its command line
+        if process_state(pid, named) != DOWN:
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def devnet_root(tmp_path: Path) -> Iterator[Path]:
+    root = tmp_path / "devnet"
+    try:
+        yield root
+    finally:
+        subprocess.run(devnet_cmd(root, "down"), capture_output=True, timeout=120, check=False)
+        kill_leftovers(root)
+
+
+def block_hash(url: str, number: int) -> str | None:
+    block = RPCClient(url).call("por_getBlockByNumber", number)
+    return None if block is None else block["hash"]
+
+
+def in_step(root: Path, name: str, *, with_node: str = "node1") -> dict[str, Any] | None:
+    """The node's status once its head is on `with_node`'s chain and near its head."""
+    current = nodes(root)
+    node, other = current[name], current[with_node]
+    if node["height"] is None or other["height"] is None:
+        return None
+    if node["height"] < other["height"] - 2:
+        return None
+    if block_hash(other["rpc"], node["height"]) != node["head_hash"]:
+        return None
+    return node
+
+
+def one_chain(root: Path) -> dict[str, dict[str, Any]] | None:
+    current = nodes(root)
+    if all(in_step(root, name) for name in current):
+        return current
+    return None
+
+
+def test_detached_devnet_runs_syncs_transfers_recovers_and_stops(devnet_root: Path) -> None:
+    root = devnet_root
+    up = devnet(root, "up", "-n", "4", "--preset", "minimal", "--detach", "-o", "json")
+    first = json.loads(up.stdout)
+    assert [node["name"] for node in first["nodes"]] == ["node1", "node2", "node3", "node4"]
+    assert all(node["alive"] for node in first["nodes"])
+    pids = {node["pid"] for node in first["nodes"]}
+
+    produced = wait_for(
+        lambda: (n := nodes(root)) and all(x["height"] and x["height"] >= 5 for x in n.values()),
+        "blocks on every node",
+        timeout=FIRST_BLOCKS_SECONDS,
+    )
+    assert produced
+    connected = wait_for(
+        lambda: (n := nodes(root)) and all(x["peers"] == 3 for x in n.values()) and n,
+        "every node connected to the three others",
+    )
+    for node in connected.values():
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", node["rpc"])
+        assert re.fullmatch(r"127\.0\.0\.1:\d+", node["p2p"])
+        assert isinstance(node["height"], int) and node["pid"] in pids
+    ports = {node["rpc"] for node in connected.values()} | {n["p2p"] for n in connected.values()}
+    assert len(ports) == 8
+    assert "node started" in devnet(root, "logs", "node1").stdout
+
+    # a transfer sent to node 1 (the accounts datadir points there) reaches node 4
+    info = status(root)
+    accounts = {account["name"]: account["address"] for account in info["accounts"]}
+    transfer = ["tx", "transfer", "bob", "1.5", "--from", "alice", "-o", "json"]
+    sent = subprocess.run(
+        [sys.executable, "-m", "porchain", "--datadir", info["accounts_datadir"], *transfer],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_SECONDS,
+    )
+    assert sent.returncode == 0, sent.stderr
+    tx_hash = json.loads(sent.stdout)["hash"]
+    node4 = RPCClient(connected["node4"]["rpc"])
+    wait_for(
+        lambda: (tx := node4.call("por_getTransaction", tx_hash)) and tx["status"] == "included",
+        "the transfer included, seen by node 4",
+    )
+    bob = node4.call("por_getAccount", accounts["bob"])
+    assert int(bob["balance"]) == parse_amount("1000001.5")
+
+    # node 3 killed, then `up --detach` starts only it again, and it catches up
+    killed = connected["node3"]["pid"]
+    os.kill(killed, signal.SIGKILL)
+    wait_for(lambda: not nodes(root)["node3"]["alive"], "node3 seen down")
+    height_at_restart = nodes(root)["node1"]["height"]
+    again = devnet(root, "up", "--detach")
+    assert "started node3" in again.stderr
+    assert "started node1" not in again.stderr and "started node4" not in again.stderr
+    caught_up = wait_for(
+        lambda: (n := in_step(root, "node3")) and n["height"] > height_at_restart + 5 and n,
+        "node3 back on node1's chain",
+    )
+    assert caught_up["pid"] != killed
+    pids.add(caught_up["pid"])
+
+    # `devnet restart NODE` stops and starts one node
+    restarted = json.loads(devnet(root, "restart", "node2", "-o", "json").stdout)
+    node2 = next(node for node in restarted["nodes"] if node["name"] == "node2")
+    assert node2["alive"] and node2["pid"] != connected["node2"]["pid"]
+    pids.add(node2["pid"])
+    wait_for(lambda: in_step(root, "node2"), "node2 back on node1's chain")
+
+    # `devnet down` leaves nothing running
+    down = json.loads(devnet(root, "down", "-o", "json").stdout)
+    assert sorted(down["stopped"]) == ["node1", "node2", "node3", "node4"]
+    wait_for(lambda: all(gone(pid) for pid in pids | {killed}), "every node process gone", 10)
+    assert not any(node["alive"] for node in nodes(root).values())
+
+    # and a devnet started again resumes its chain, with the same ports
+    resumed = json.loads(devnet(root, "up", "--detach", "-o", "json").stdout)
+    assert [(n["rpc"], n["p2p"]) for n in resumed["nodes"]] == [
+        (n["rpc"], n["p2p"]) for n in connected.values()
+    ]
+    assert min(n["height"] for n in resumed["nodes"]) >= height_at_restart
+    devnet(root, "down")
+
+
+def test_foreground_manifest_kills_and_restarts_a_node(devnet_root: Path, tmp_path: Path) -> None:
+    root = devnet_root
+    manifest = tmp_path / "kill-restart.toml"
+    manifest.write_text(
+        FAST4
+        + '[[perturbation]]\nat_height = 10\naction = "kill"\nnodes = ["node3"]\n'
+        + '[[perturbation]]\nat_height = 25\naction = "restart"\nnodes = ["node3"]\n'
+    )
+    output = tmp_path / "controller.log"
+    with processes() as procs:
+        controller = procs.start(devnet_cmd(root, "up", "--manifest", str(manifest)), output)
+
+        def log() -> str:
+            if controller.poll() is not None:
+                raise AssertionError(f"devnet up exited early:\n{output.read_text()}")
+            return output.read_text()
+
+        started = wait_for(
+            lambda: (root / "controller.json").exists() and nodes(root), "the devnet up"
+        )
+        pids = {node["pid"] for node in started.values() if node["pid"]}
+        wait_for(
+            lambda: "all 2 perturbation(s) applied" in log(),
+            "the perturbations",
+            timeout=PERTURBATIONS_SECONDS,
+        )
+        text = log()
+        assert "perturbation 1/2: kill node3 at height 10" in text
+        assert "node3: killed (pid" in text and "node3: restarted (pid" in text
+        assert "failed" not in text
+        rejoined = wait_for(lambda: one_chain(root), "node3 on the others' chain")
+        assert rejoined["node3"]["height"] > 25
+        assert status(root)["controller_pid"] == controller.pid
+        pids |= {node["pid"] for node in rejoined.values()}
+
+        assert procs.stop(controller, signal.SIGINT) == 0
+    text = output.read_text()
+    assert "SIGINT: stopping every node" in text
+    assert "stopped 4 node(s)" in text
+    wait_for(lambda: all(gone(pid) for pid in pids), "every node process gone", 10)
+    final = status(root)
+    assert final["controller_pid"] is None
+    assert not any(node["alive"] for node in final["nodes"])
+
+
+def test_foreground_partition_heals_into_one_chain(devnet_root: Path, tmp_path: Path) -> None:
+    root = devnet_root
+    manifest = tmp_path / "partition.toml"
+    manifest.write_text(
+        FAST4
+        + '[[perturbation]]\nat_height = 10\naction = "partition"\n'
+        + 'groups = [["node1", "node2"], ["node3", "node4"]]\n'
+        + '[[perturbation]]\nat_time = 12\naction = "heal"\n'
+    )
+    output = tmp_path / "controller.log"
+    with processes() as procs:
+        controller = procs.start(devnet_cmd(root, "up", "--manifest", str(manifest)), output)
+        wait_for(lambda: "perturbation 1/2: partition" in output.read_text(), "the partition")
+        wait_for(lambda: "node4: cut off from node1, node2" in output.read_text(), "the cut")
+        # while split, each node keeps only its group's other node as a peer
+        split = wait_for(
+            lambda: (n := nodes(root)) and all(x["peers"] == 1 for x in n.values()) and n,
+            "two halves",
+        )
+        assert "all 2 perturbation(s) applied" not in output.read_text(), "partition too short"
+        assert all(node["alive"] for node in split.values())
+        wait_for(
+            lambda: "all 2 perturbation(s) applied" in output.read_text(),
+            "the heal",
+            timeout=PERTURBATIONS_SECONDS,
+        )
+        assert "failed" not in output.read_text()
+        healed = wait_for(
+            lambda: (n := one_chain(root)) and all(x["peers"] == 3 for x in n.values()) and n,
+            "one chain again, every node connected",
+            timeout=PERTURBATIONS_SECONDS,
+        )
+        pids = {node["pid"] for node in healed.values()}
+
+        down = json.loads(devnet(root, "down", "-o", "json").stdout)  # SIGTERM to `devnet up`
+        assert down["controller"] == controller.pid
+        assert controller.wait(timeout=DEADLINE_SECONDS) == 0
+    assert "stopped 4 node(s)" in output.read_text()
+    wait_for(lambda: all(gone(pid) for pid in pids), "every node process gone", 10)
