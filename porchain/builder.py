@@ -17,6 +17,7 @@ from porchain.consensus.transition import (
     apply_transaction,
     begin_block,
     end_block,
+    prepare_block,
     validate_transaction,
 )
 from porchain.crypto.hashing import ZERO_HASH
@@ -49,7 +50,8 @@ def build_block(
     extra: bytes = b"",
 ) -> BuiltBlock:
     """Build and sign a block on `parent` (whose post-state is `state`) for `slot`."""
-    params = state.params
+    prepare_block(state, slot, parent.number + 1, rules)
+    params = state.params  # the block's own: a new WSC may take effect at this height
     header = Header(
         parent_hash=parent.hash,
         number=parent.number + 1,

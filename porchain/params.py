@@ -64,6 +64,23 @@ class WSCParams:
     finality_ppm: int = _ppm()
     auto_vote_stake_ppm: int = _ppm()
     censor_grace_ms: int = _int(0, 3_600_000)
+    # Legislative governance (the forum, proposals)
+    post_fee: int = _int(0)
+    reference_chain_limit: int = _int(0, 16)
+    gov_post_duration: int = _int(1, 1_000_000)
+    gov_quorum_ppm: int = _ppm()
+    gov_win_ratio_ppm: int = _ppm()
+    gov_binding_ppm: int = _ppm()
+    gov_discussion_blocks: int = _int(0, 1_000_000)
+    gov_sentiment_blocks: int = _int(1, 1_000_000)
+    gov_sentiment_quorum_ppm: int = _ppm()
+    gov_sentiment_win_ratio_ppm: int = _ppm()
+    gov_sentiment_binding_ppm: int = _ppm()
+    gov_binding_blocks: int = _int(1, 1_000_000)
+    gov_binding_quorum_ppm: int = _ppm()
+    gov_binding_win_ratio_ppm: int = _ppm()
+    gov_binding_binding_ppm: int = _ppm()
+    activation_delay: int = _int(1, 1_000_000)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], *, base: WSCParams | None = None) -> WSCParams:

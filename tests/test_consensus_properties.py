@@ -33,7 +33,12 @@ from porchain.consensus.pools import ACCEPTED, AGAINST, FOR, OPEN, REJECTED, STA
 from porchain.consensus.salary import claimable_salary
 from porchain.consensus.slots import scheduled_producer
 from porchain.consensus.transfer import Transfer
-from porchain.consensus.transition import apply_transaction, begin_block, validate_transaction
+from porchain.consensus.transition import (
+    apply_transaction,
+    begin_block,
+    prepare_block,
+    validate_transaction,
+)
 from porchain.constants import INCINERATOR, PPM
 from porchain.crypto.hashing import ZERO_HASH, keccak
 from porchain.db import schema
@@ -189,6 +194,7 @@ def plan_block(
     """Turn plans into signed transactions on a scratch copy of the block being built, applying
     the ones that are valid so that later amounts see them; return (all, expected included)."""
     state = chain.state()
+    prepare_block(state, slot, chain.head.number + 1, chain.rules)
     header = Header(
         chain.head.hash, chain.head.number + 1, slot, producer, ZERO_HASH, ZERO_HASH, state.wsc_id
     )

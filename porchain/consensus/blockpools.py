@@ -1,13 +1,14 @@
 """Executive governance: every block opens a validation pool, and accepted pools finalize.
 
 At the end of each block, a pool opens on it: it mints REP for the block's fees plus subsidy,
-pays the WSC royalty to the active WSC's author, and takes the producer's bond from the ASC as a
+sets aside the WSC royalty, and takes the producer's bond from the ASC as a
 FOR stake (PROTOCOL section 8). At the start of each block, pools whose duration has passed
 resolve; a block pool accepted with quorum makes its block, and every ancestor, final.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from porchain.consensus.ledger import REP, mint_rep
@@ -42,13 +43,20 @@ def wsc_author(state: State) -> bytes:
     return state.wsc(state.wsc_id).author or INCINERATOR
 
 
+def pay_royalty(state: State, amount: int, modules: Iterable[Module]) -> None:
+    """Mint the WSC royalty: through the module that routes it (governance sends it down the
+    citation graph of the active WSC's post), else to the WSC's author (burned if none)."""
+    if not any(module.route_royalty(state, amount) for module in modules):
+        mint_rep(state, wsc_author(state), amount)
+
+
 def open_block_pool(state: State, ctx: BlockContext) -> None:
     params = state.params
     header = ctx.header
     fees = ctx.fees + params.subsidy
     minted = fees * params.mint_ratio
     royalty = minted * params.wsc_royalty_ppm // PPM
-    mint_rep(state, wsc_author(state), royalty)
+    ctx.royalty += royalty
     pool = open_pool(
         state,
         kind=BLOCK_POOL,

@@ -27,6 +27,7 @@ class BlockContext:
 
     header: Header
     fees: int = 0
+    royalty: int = 0  # REP minted for the active WSC, routed once the block's hooks have run
 
 
 class TxHandler(Generic[P]):
@@ -61,6 +62,9 @@ class Module:
     def handlers(self) -> Iterable[TxHandler[Any]]:
         return ()
 
+    def start_block(self, state: State, number: int) -> None:
+        """Run before block `number`'s header is checked: changes due at that height."""
+
     def begin_block(self, state: State, ctx: BlockContext) -> None:
         """Run before the block's transactions."""
 
@@ -76,6 +80,10 @@ class Module:
 
     def pool_resolved(self, state: State, pool: Pool) -> None:
         """Act on a validation pool that just resolved (every module sees every pool)."""
+
+    def route_royalty(self, state: State, amount: int) -> bool:
+        """Pay the block's WSC royalty (REP to mint) if this module knows how: True if done."""
+        return False
 
 
 class Rules:

@@ -124,7 +124,8 @@ def resolve_pool(state: State, pool: Pool, number: int) -> None:
     winning_side = FOR if outcome == ACCEPTED else AGAINST
     pot = pool.unassigned_minted
     if outcome == ACCEPTED:
-        ledger.pay_from_pool(state, pool.author, pool.author_minted)
+        if pool.author:  # a pool without an author leaves this to the module that opened it
+            ledger.pay_from_pool(state, pool.author, pool.author_minted)
     else:
         pot += pool.author_minted
     for stake in pool.stakes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from porchain.consensus.asc import record_produced
+from porchain.consensus.blockpools import pay_royalty
 from porchain.consensus.modules import BlockContext, Rules, TxHandler
 from porchain.consensus.pools import process_due_pools
 from porchain.consensus.salary import distribute_block_fees, settle_salary, spendable_balance
@@ -159,8 +160,16 @@ def process_pools(state: State, number: int, rules: Rules) -> None:
             module.pool_resolved(state, pool)
 
 
+def prepare_block(state: State, slot: int, number: int, rules: Rules) -> None:
+    """Everything that takes effect before a block's header is checked: the slots and epochs
+    since the parent, and the modules' changes due at this height (a new WSC)."""
+    process_slots(state, slot, rules)
+    for module in rules.modules:
+        module.start_block(state, number)
+
+
 def begin_block(state: State, header: Header, rules: Rules) -> BlockContext:
-    process_slots(state, header.slot, rules)
+    """The header's rules, pools due, begin-block hooks (after `prepare_block`)."""
     process_header(state, header)
     process_pools(state, header.number, rules)
     ctx = BlockContext(header)
@@ -172,6 +181,7 @@ def begin_block(state: State, header: Header, rules: Rules) -> BlockContext:
 def end_block(state: State, ctx: BlockContext, rules: Rules) -> None:
     for module in rules.modules:
         module.end_block(state, ctx)
+    pay_royalty(state, ctx.royalty, rules.modules)
     process_fees(state, ctx)
 
 
@@ -179,6 +189,7 @@ def process_block(state: State, block: Block, rules: Rules) -> BlockContext:
     """Apply `block` to `state` (its parent's post-state); raise InvalidBlock and leave the
     caller to discard `state` if any rule fails."""
     process_block_form(state, block)
+    prepare_block(state, block.slot, block.number, rules)
     ctx = begin_block(state, block.header, rules)
     process_transactions(state, block, rules, ctx)
     end_block(state, ctx, rules)

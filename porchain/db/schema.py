@@ -104,3 +104,13 @@ def first_seen_key(tx_hash: bytes) -> bytes:
 
 def beacon_salt_key(epoch: int) -> bytes:
     return VERSION_PREFIX + b"salt/" + epoch.to_bytes(8, "big")
+
+
+# -- legislative governance (state keys; the `governance` package owns the rules) -----------------
+
+POST_PREFIX = b"post/"
+GOV_AGENDA_STATE_KEY = b"gov/agenda"
+
+
+def post_state_key(post_id: bytes) -> bytes:
+    return POST_PREFIX + post_id

@@ -104,11 +104,13 @@ class ActiveWsc(Record):
 
 @dataclass(slots=True)
 class WscRecord(Record):
-    """A WSC: its parameters (canonical JSON), the height it became active at, its author."""
+    """A WSC: its parameters (canonical JSON), the height it became active at, its author, and
+    the forum post that proposed it (empty for WSC #0)."""
 
     params_json: bytes = b""
     activated_at: int = 0
     author: bytes = b""
+    post: bytes = b""
 
 
 # -- the ASC -------------------------------------------------------------------------------------
