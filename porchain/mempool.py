@@ -79,7 +79,7 @@ class Mempool:
             check_nonce(next_nonce, tx.nonce)
         else:  # the nonce right after the sender's pending transactions
             check_nonce(next_nonce + len(queue), tx.nonce)
-        spends = handler.spends(payload)
+        spends = handler.spends(state, payload)
         others = [p for n, p in queue.items() if n != tx.nonce]
         needed = tx.fee + spends + sum(p.tx.fee + p.spends for p in others)
         check_funds(state, tx.sender, needed, pending=len(others))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -72,5 +73,8 @@ for group in (
     devnet.devnet,
 ):
     cli.add_command(group)
+
+for entry in sorted(entry_points(group="porchain.cli"), key=lambda e: e.name):
+    cli.add_command(entry.load())  # commands of installed packages (governance: `gov`)
 
 logging.captureWarnings(True)

@@ -39,7 +39,7 @@ class TxHandler(Generic[P]):
         """Decode the payload; raise InvalidTransaction when it is malformed."""
         raise InvalidTransaction(f"{kind_name(self.kind)} has no payload decoder")
 
-    def spends(self, payload: P) -> int:
+    def spends(self, state: State, payload: P) -> int:
         """`$` the sender needs beyond the fee (the mempool sums it over pending transactions)."""
         return 0
 

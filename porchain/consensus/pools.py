@@ -35,7 +35,15 @@ NO_QUORUM = 3
 STATUS_NAMES = {OPEN: "open", ACCEPTED: "accepted", REJECTED: "rejected", NO_QUORUM: "no_quorum"}
 
 BLOCK_POOL = 0
-KIND_NAMES = {BLOCK_POOL: "block"}
+POST_POOL = 1  # a forum post's value vote (gREP)
+SENTIMENT_POOL = 2  # a proposal's non-binding vote (gREP)
+BINDING_POOL = 3  # a proposal's binding vote (gREP)
+KIND_NAMES = {
+    BLOCK_POOL: "block",
+    POST_POOL: "post",
+    SENTIMENT_POOL: "sentiment",
+    BINDING_POOL: "binding",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ class TransferHandler(TxHandler[Transfer]):
         except DecodeError as exc:
             raise InvalidTransaction(f"malformed TRANSFER: {exc}") from None
 
-    def spends(self, payload: Transfer) -> int:
+    def spends(self, state: State, payload: Transfer) -> int:
         return payload.amount
 
     def apply(self, state: State, tx: Transaction, payload: Transfer, ctx: BlockContext) -> None:

@@ -74,7 +74,7 @@ def validate_transaction(state: State, tx: Transaction, rules: Rules) -> tuple[T
     """Check `tx` against `state` without changing it; return its handler and decoded payload."""
     handler, payload = validate_transaction_form(state, tx, rules)
     check_nonce(state.account(tx.sender).nonce, tx.nonce)
-    check_funds(state, tx.sender, tx.fee + handler.spends(payload))
+    check_funds(state, tx.sender, tx.fee + handler.spends(state, payload))
     handler.validate(state, tx, payload)
     return handler, payload
 

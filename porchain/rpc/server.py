@@ -6,6 +6,7 @@ Only `POST /` with a JSON body is answered; bodies over `MAX_BODY_BYTES` are ref
 from __future__ import annotations
 
 import logging
+from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -73,9 +74,13 @@ async def _respond(send: Any, status: int, body: bytes) -> None:
 
 
 def rpc_apis(node: Node) -> list[object]:
+    """Core namespaces, and those of installed packages (entry point group `porchain.rpc`:
+    a class taking the node)."""
     apis: list[object] = [PorApi(node), ConsensusApi(node), NetApi(node)]
     if node.config.dev_rpc:
         apis.append(DevApi(node))
+    for entry in sorted(entry_points(group="porchain.rpc"), key=lambda e: e.name):
+        apis.append(entry.load()(node))
     return apis
 
 
