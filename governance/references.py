@@ -19,6 +19,7 @@ positive citations only, and leaves post values alone: it rewards the sub-DAG be
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from governance.objects import INCINERATOR_POST, Author, Post, post
@@ -51,34 +52,80 @@ def split(amount: int, authors: list[Author], top: bytes) -> list[tuple[bytes, i
     return [(address, share + (remainder if address == top else 0)) for address, share in shares]
 
 
+class Payout(ABC):
+    """What a flow pays in: gREP out of a pool, changing post values (`GrepValue`), or REP minted
+    for the WSC royalty (`RepRoyalty`)."""
+
+    leaches = False
+
+    @abstractmethod
+    def keep(self, state: State, target: Post, amount: int) -> None:
+        """Pay the share a post keeps to its authors."""
+
+    @abstractmethod
+    def burn(self, state: State, amount: int) -> None:
+        """Destroy what flowed to the incinerator."""
+
+
+class GrepValue(Payout):
+    leaches = True
+
+    def keep(self, state: State, target: Post, amount: int) -> None:
+        target.value += amount
+        for address, share in split(amount, target.authors, target.top_author):
+            LEDGERS[GREP].pay_from_pool(state, address, share)
+
+    def burn(self, state: State, amount: int) -> None:
+        LEDGERS[GREP].burn_from_pool(state, amount)
+
+
+class RepRoyalty(Payout):
+    def keep(self, state: State, target: Post, amount: int) -> None:
+        for address, share in split(amount, target.authors, target.top_author):
+            mint_rep(state, address, share)
+
+    def burn(self, state: State, amount: int) -> None:
+        mint_rep(state, INCINERATOR, amount)  # minted and burned, counted both ways
+
+
 def flow_value(state: State, post_id: bytes, amount: int) -> Flow:
     """Pay `amount` gREP, held by the post's pool, into the post per the reference mechanism."""
     flow = Flow()
-    _flow_value(state, post_id, amount, 0, state.params.reference_chain_limit, flow)
+    _flow(state, post_id, amount, 0, state.params.reference_chain_limit, GrepValue(), flow)
     return flow
 
 
-def _flow_value(state: State, post_id: bytes, amount: int, depth: int, limit: int, flow: Flow):
+def flow_royalty(state: State, post_id: bytes, amount: int) -> Flow:
+    """Mint `amount` REP down the positive citations of `post_id`."""
+    flow = Flow()
+    _flow(state, post_id, amount, 0, state.params.reference_chain_limit, RepRoyalty(), flow)
+    return flow
+
+
+def _flow(
+    state: State, post_id: bytes, amount: int, depth: int, limit: int, payout: Payout, flow: Flow
+) -> None:
     if post_id == INCINERATOR_POST:
-        LEDGERS[GREP].burn_from_pool(state, amount)
+        payout.burn(state, amount)
         flow.moves.append(Move(post_id, depth, "burned", amount))
         return
     target = post(state, post_id)
     kept = amount
     if depth < limit:
-        for citation in target.citations:
-            if citation.negative:
-                taken = leach(state, citation.post, citation.weight * amount // PPM)
-                if taken:
-                    flow.moves.append(Move(citation.post, depth + 1, "leached", taken))
-                kept += taken
+        if payout.leaches:
+            for citation in target.citations:
+                if citation.negative:
+                    taken = leach(state, citation.post, citation.weight * amount // PPM)
+                    if taken:
+                        flow.moves.append(Move(citation.post, depth + 1, "leached", taken))
+                    kept += taken
         for citation in target.citations:
             give = citation.weight * amount // PPM
             if not citation.negative and give:
                 flow.moves.append(Move(citation.post, depth + 1, "donated", give))
-                _flow_value(state, citation.post, give, depth + 1, limit, flow)
+                _flow(state, citation.post, give, depth + 1, limit, payout, flow)
                 kept -= give
-    credit_authors(state, target, kept)
+    payout.keep(state, target, kept)
     flow.moves.append(Move(post_id, depth, "kept", kept))
 
 
@@ -99,35 +146,3 @@ def leach(state: State, post_id: bytes, wanted: int) -> int:
     state.supply.grep -= taken
     state.supply.grep_pooled += taken
     return taken
-
-
-def credit_authors(state: State, target: Post, amount: int) -> None:
-    target.value += amount
-    for address, share in split(amount, target.authors, target.top_author):
-        LEDGERS[GREP].pay_from_pool(state, address, share)
-
-
-def flow_royalty(state: State, post_id: bytes, amount: int) -> Flow:
-    """Mint `amount` REP down the positive citations of `post_id`."""
-    flow = Flow()
-    _flow_royalty(state, post_id, amount, 0, state.params.reference_chain_limit, flow)
-    return flow
-
-
-def _flow_royalty(state: State, post_id: bytes, amount: int, depth: int, limit: int, flow: Flow):
-    if post_id == INCINERATOR_POST:
-        mint_rep(state, INCINERATOR, amount)  # minted and burned, counted both ways
-        flow.moves.append(Move(post_id, depth, "burned", amount))
-        return
-    source = post(state, post_id)
-    kept = amount
-    if depth < limit:
-        for citation in source.citations:
-            give = citation.weight * amount // PPM
-            if not citation.negative and give:
-                flow.moves.append(Move(citation.post, depth + 1, "donated", give))
-                _flow_royalty(state, citation.post, give, depth + 1, limit, flow)
-                kept -= give
-    for address, share in split(kept, source.authors, source.top_author):
-        mint_rep(state, address, share)
-    flow.moves.append(Move(post_id, depth, "kept", kept))
