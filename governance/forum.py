@@ -112,7 +112,7 @@ def check_wsc_params(state: State, payload: PostPayload) -> None:
         raise InvalidTransaction("only proposals carry WSC parameter changes")
     try:
         changes = payload.changes()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting: RecursionError
         raise InvalidTransaction("wsc_params must be a JSON object") from None
     if not isinstance(changes, dict) or not changes:
         raise InvalidTransaction("wsc_params must be a non-empty JSON object")
