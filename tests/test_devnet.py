@@ -37,6 +37,7 @@ from porchain.devnet.layout import (
     remove_devnet,
 )
 from porchain.devnet.manifest import (
+    AccountSpec,
     Manifest,
     Perturbation,
     default_manifest,
@@ -74,7 +75,7 @@ def small_manifest(nodes: int = 2) -> Manifest:
             "name": "small",
             "preset": "minimal",
             "node": [{"name": f"node{i}", "rep": "1000"} for i in range(1, nodes + 1)],
-            "accounts": {"alice": "1000000", "bob": "5"},
+            "accounts": {"alice": "1000000", "bob": {"balance": "5", "grep": "100"}},
         },
         source="test",
     )
@@ -113,8 +114,36 @@ def test_manifest_defaults_and_amounts(tmp_path: Path) -> None:
     assert manifest.chain_id == 42
     assert manifest.nodes[0].rep == parse_amount("1000")
     assert manifest.nodes[0].balance == parse_amount("1000")
-    assert manifest.accounts == {"zoe": parse_amount("2.5")}
+    assert manifest.accounts == {"zoe": AccountSpec(parse_amount("2.5"))}
     assert manifest.params.slot_ms == 100
+
+
+def test_accounts_may_hold_grep(tmp_path: Path) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text(
+        manifest_text(
+            '[accounts]\nzoe = "2.5"\nyan = { balance = "10", grep = "100" }\n'
+            'xia = { grep = "0.5" }\n'
+        )
+    )
+    manifest = load_manifest(path)
+    assert manifest.accounts == {
+        "zoe": AccountSpec(parse_amount("2.5")),
+        "yan": AccountSpec(parse_amount("10"), parse_amount("100")),
+        "xia": AccountSpec(0, parse_amount("0.5")),
+    }
+    assert manifest.to_dict()["accounts"] == {
+        "zoe": "2.5",
+        "yan": {"balance": "10", "grep": "100"},
+        "xia": {"balance": "0", "grep": "0.5"},
+    }
+    assert parse_manifest(manifest.to_dict(), source="again") == manifest
+
+
+def test_default_dev_accounts_hold_grep() -> None:
+    accounts = default_manifest().accounts
+    assert sorted(accounts) == ["alice", "bob", "carol", "dave"]
+    assert set(accounts.values()) == {AccountSpec(parse_amount("1000000"), parse_amount("100"))}
 
 
 def test_wsc_overrides_go_through_the_parameter_checks() -> None:
@@ -144,6 +173,13 @@ BAD_MANIFESTS = [
     ('[[node]]\nname = "a"\nmax_peers = 0\n', "max_peers must be a positive integer"),
     (manifest_text('[accounts]\n"al ice" = "1"\n'), "[accounts]: name must be"),
     (manifest_text('[accounts]\nalice = "-1"\n'), "[accounts] alice: amount must be"),
+    (
+        manifest_text('[accounts]\nalice = { balance = "1", rep = "5" }\n'),
+        "[accounts] alice: unknown field(s) rep (expected: balance, grep)",
+    ),
+    (manifest_text("[accounts]\nalice = { grep = 1.5 }\n"), "[accounts] alice: grep: write"),
+    (manifest_text('[accounts]\nalice = { grep = "x" }\n'), "[accounts] alice: grep: not an"),
+    (manifest_text("[accounts]\nalice = [1]\n"), "[accounts] alice: expected an amount"),
     (
         manifest_text('[[perturbation]]\naction = "kill"\nnodes = ["node1"]\n'),
         "perturbation 1 (kill): give exactly one of at_height and at_time",
@@ -300,7 +336,9 @@ def test_create_devnet_makes_keys_genesis_ports_and_chains(created: Devnet) -> N
     for name, address in created.accounts.items():
         assert "0x" + accounts.unlock(name, "").address.hex() == address.lower()
     alice = genesis.alloc[bytes.fromhex(created.accounts["alice"][2:])]
-    assert alice.balance == parse_amount("1000000")
+    assert alice.balance == parse_amount("1000000") and alice.grep == 0
+    bob = genesis.alloc[bytes.fromhex(created.accounts["bob"][2:])]
+    assert (bob.balance, bob.grep) == (parse_amount("5"), parse_amount("100"))
     pointer = json.loads((created.accounts_dir / "node.json").read_text())
     assert pointer == {"rpc": created.nodes[0].rpc_url}
 
@@ -330,6 +368,11 @@ def test_open_devnet_creates_the_default(tmp_path: Path) -> None:
     assert was_created
     assert devnet.node_names == ["node1", "node2", "node3", "node4"]
     assert sorted(devnet.accounts) == ["alice", "bob", "carol", "dave"]
+    genesis = Genesis.load(devnet.genesis_file)
+    assert all(
+        genesis.alloc[bytes.fromhex(address[2:])].grep == parse_amount("100")
+        for address in devnet.accounts.values()
+    )
 
 
 def test_create_refuses_a_directory_that_is_not_a_devnet(tmp_path: Path) -> None:

@@ -270,7 +270,7 @@ def _build(root: Path, manifest: Manifest, now_ms: int) -> None:
 def build_genesis(
     manifest: Manifest, nodes: Iterable[NodeInfo], accounts: dict[str, str], now_ms: int
 ) -> Genesis:
-    """Nodes hold their encumbered REP and `$`; dev accounts their `$`."""
+    """Nodes hold their encumbered REP and `$`; dev accounts their `$` and gREP."""
     alloc: dict[str, dict[str, str]] = {}
     for node in nodes:
         spec = manifest.node(node.name)
@@ -279,7 +279,10 @@ def build_genesis(
             entry["rep_encumbered"] = format_amount(spec.rep)
         alloc[node.address] = entry
     for name, address in accounts.items():
-        alloc[address] = {"balance": format_amount(manifest.accounts[name])}
+        spec = manifest.accounts[name]
+        alloc[address] = {"balance": format_amount(spec.balance)}
+        if spec.grep:
+            alloc[address]["grep"] = format_amount(spec.grep)
     return Genesis.from_json(
         {
             "chain_id": manifest.chain_id,

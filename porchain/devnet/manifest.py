@@ -9,8 +9,9 @@
     name = "node1"
     rep = "1000"
     balance = "1000"                # optional `$`, to pay for its votes and beacon duty
-    [accounts]                      # dev accounts: name = `$` balance (empty password)
-    alice = "1000000"
+    [accounts]                      # dev accounts (empty password): name = `$` balance,
+    alice = "1000000"               # or a table with their gREP (governance votes)
+    bob = { balance = "1000000", grep = "100" }
     [[perturbation]]                # applied in order, each once its trigger is reached
     at_height = 20                  # or at_time = seconds after `devnet up`
     action = "partition"
@@ -41,6 +42,7 @@ DEFAULT_NODE_REP = "1000"
 DEFAULT_NODE_BALANCE = "1000"
 DEFAULT_ACCOUNTS = ("alice", "bob", "carol", "dave")
 DEFAULT_ACCOUNT_BALANCE = "1000000"
+DEFAULT_ACCOUNT_GREP = "100"  # so the dev accounts can vote on posts and proposals
 RESERVED_NAMES = frozenset({"accounts"})  # directories of the devnet that are not nodes
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
@@ -49,6 +51,7 @@ ACTIONS = (*NODE_ACTIONS, "partition", "heal")
 TOP_FIELDS = {"name", "preset", "chain_id", "wsc", "node", "accounts", "perturbation"}
 NODE_FIELDS = {"name", "rep", "balance", "max_peers"}
 PERTURBATION_FIELDS = {"at_height", "at_time", "action", "nodes", "groups"}
+ACCOUNT_FIELDS = {"balance", "grep"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,20 @@ class NodeSpec:
     rep: int  # encumbered REP at genesis, base units
     balance: int  # `$` at genesis, base units
     max_peers: int | None = None
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    """A dev account's genesis allocation: `$` to pay fees, gREP to vote in governance."""
+
+    balance: int  # base units
+    grep: int = 0  # base units
+
+    def to_toml(self) -> str | dict[str, str]:
+        """As a manifest writes it: the balance alone as a string, else a table."""
+        if not self.grep:
+            return format_amount(self.balance)
+        return {"balance": format_amount(self.balance), "grep": format_amount(self.grep)}
 
 
 @dataclass(frozen=True)
@@ -101,7 +118,7 @@ class Manifest:
     chain_id: int
     wsc: dict[str, Any]
     nodes: tuple[NodeSpec, ...]
-    accounts: dict[str, int] = field(default_factory=dict)
+    accounts: dict[str, AccountSpec] = field(default_factory=dict)
     perturbations: tuple[Perturbation, ...] = ()
 
     @property
@@ -138,7 +155,7 @@ class Manifest:
             "chain_id": self.chain_id,
             "wsc": dict(self.wsc),
             "node": nodes,
-            "accounts": {name: format_amount(balance) for name, balance in self.accounts.items()},
+            "accounts": {name: spec.to_toml() for name, spec in self.accounts.items()},
             "perturbation": [p.to_dict() for p in self.perturbations],
         }
 
@@ -250,16 +267,30 @@ def _parse_nodes(entries: Any, fail: Any) -> tuple[NodeSpec, ...]:
     return tuple(nodes)
 
 
-def _parse_accounts(entries: Any, fail: Any) -> dict[str, int]:
+def _parse_accounts(entries: Any, fail: Any) -> dict[str, AccountSpec]:
+    """`name = "balance"`, or `name = { balance = "...", grep = "..." }` (each default 0)."""
     if entries is None:
-        return {name: parse_amount(DEFAULT_ACCOUNT_BALANCE) for name in DEFAULT_ACCOUNTS}
+        return {
+            name: AccountSpec(
+                parse_amount(DEFAULT_ACCOUNT_BALANCE), parse_amount(DEFAULT_ACCOUNT_GREP)
+            )
+            for name in DEFAULT_ACCOUNTS
+        }
     if not isinstance(entries, dict):
-        raise fail('[accounts] must be a table of name = "balance"')
+        raise fail('[accounts] must be a table of name = "balance" or name = { balance, grep }')
     accounts = {}
-    for name, balance in entries.items():
+    for name, entry in entries.items():
         if not NAME_PATTERN.fullmatch(name):
             raise fail(f"[accounts]: name must be 1 to 32 of A-Z a-z 0-9 _ -, got {name!r}")
-        accounts[name] = _amount(balance, f"[accounts] {name}", fail)
+        where = f"[accounts] {name}"
+        if isinstance(entry, dict):
+            _refuse_unknown(entry, ACCOUNT_FIELDS, f"{where}: ", fail)
+            accounts[name] = AccountSpec(
+                balance=_amount(entry.get("balance", "0"), f"{where}: balance", fail),
+                grep=_amount(entry.get("grep", "0"), f"{where}: grep", fail),
+            )
+        else:
+            accounts[name] = AccountSpec(_amount(entry, where, fail))
     return accounts
 
 

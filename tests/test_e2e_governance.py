@@ -1,0 +1,249 @@
+"""End to end: a proposal's whole life on a real four-node devnet, driven by `porchain gov`.
+
+Bob posts a comment and members vote it in; alice drafts a proposal that raises the subsidy
+and the dev budget and cites bob's comment (30%), dry-runs it, proposes it; members vote it
+through the sentiment and binding stages; it becomes WSC #1 at its activation height. From
+there the headers carry the new WSC id, the `$` supply grows by the new subsidy per block, and
+the WSC royalty flows to alice and (through the citation) to bob: neither produces blocks, so
+REP can only come to them that way. Every wait polls with a generous deadline; the devnet is
+stopped, passed or failed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from porchain.rpc.client import RPCClient
+from porchain.units import parse_amount
+from tests.procs import DEADLINE_SECONDS, wait_for
+from tests.test_e2e_devnet import cli_env, devnet, devnet_cmd, kill_leftovers
+
+pytestmark = pytest.mark.slow
+
+STAGE_SECONDS = 90.0
+NEW_SUBSIDY = parse_amount("25")
+MANIFEST = """
+preset = "minimal"
+[wsc]
+slot_ms = 300
+gov_post_duration = 30
+gov_discussion_blocks = 6
+gov_sentiment_blocks = 24
+gov_binding_blocks = 24
+activation_delay = 3
+""" + "".join(f'[[node]]\nname = "node{i}"\n' for i in range(1, 5))
+
+
+@pytest.fixture
+def devnet_root(tmp_path: Path) -> Iterator[Path]:
+    root = tmp_path / "devnet"
+    try:
+        yield root
+    finally:
+        subprocess.run(devnet_cmd(root, "down"), capture_output=True, timeout=120, check=False)
+        kill_leftovers(root)
+
+
+class Members:
+    """The dev accounts, using `porchain gov` through the devnet's accounts data directory."""
+
+    def __init__(self, datadir: str, rpc: RPCClient) -> None:
+        self.datadir = datadir
+        self.rpc = rpc
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "porchain", "--datadir", self.datadir, "gov", *args]
+
+    def gov(self, *args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            self.command(*args),
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=DEADLINE_SECONDS,
+        )
+        if done.returncode != 0:
+            raise AssertionError(f"porchain gov {' '.join(args)} failed:\n{done.stderr}")
+        return done
+
+    def gov_json(self, *args: str) -> Any:
+        return json.loads(self.gov(*args, "-o", "json").stdout)
+
+    def all_vote(self, post: str, voters: list[str], stake: str, *extra: str) -> list[str]:
+        """Every voter votes FOR at once (each waits for inclusion); their stderr notes."""
+        procs = [
+            subprocess.Popen(
+                self.command(
+                    "vote", post, "for", "--stake", stake, "--from", voter, "--wait", *extra
+                ),
+                env=cli_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for voter in voters
+        ]
+        notes = []
+        try:
+            for proc in procs:
+                _, err = proc.communicate(timeout=DEADLINE_SECONDS)
+                assert proc.returncode == 0, f"vote failed:\n{err}"
+                notes.append(err)
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        return notes
+
+    def post(self, post_id: str) -> dict[str, Any]:
+        return self.gov_json("show", post_id)
+
+    def wait_for_stage(self, post_id: str, stage: str) -> dict[str, Any]:
+        return wait_for(
+            lambda: (p := self.post(post_id))["proposal"]["stage"] == stage and p,
+            f"the proposal's stage {stage}",
+            timeout=STAGE_SECONDS,
+        )
+
+    def rep(self, address: str) -> int:
+        return int(self.rpc.call("por_getAccount", address)["rep"])
+
+
+def height_and_supply(url: str) -> tuple[int, int]:
+    """The head and the `$` supply, from one JSON-RPC batch: the node answers a batch in one
+    go, from one head state, so the two agree."""
+    body = json.dumps(
+        [
+            {"jsonrpc": "2.0", "id": 1, "method": "por_blockNumber", "params": []},
+            {"jsonrpc": "2.0", "id": 2, "method": "por_getSupply", "params": []},
+        ]
+    ).encode()
+    request = urllib.request.Request(url, data=body, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answers = {a["id"]: a["result"] for a in json.loads(response.read())}
+    return answers[1], int(answers[2]["dollars"])
+
+
+def test_a_proposal_is_voted_in_and_changes_the_chain(devnet_root: Path, tmp_path: Path) -> None:
+    manifest = tmp_path / "gov.toml"
+    manifest.write_text(MANIFEST)
+    up = json.loads(
+        devnet(devnet_root, "up", "--manifest", str(manifest), "--detach", "-o", "json").stdout
+    )
+    url = up["nodes"][0]["rpc"]
+    rpc = RPCClient(url)
+    members = Members(up["accounts_datadir"], rpc)
+    address = {a["name"]: a["address"] for a in up["accounts"]}
+    wait_for(lambda: rpc.call("por_blockNumber") >= 3, "the first blocks")
+
+    # bob posts a comment; carol and dave vote it in (by an id prefix)
+    (tmp_path / "fees.md").write_text("Producers earn too little: raise the subsidy.\n")
+    members.gov(
+        "draft",
+        "--out",
+        str(tmp_path / "fees.json"),
+        "--kind",
+        "comment",
+        "--title",
+        "Fees are too low",
+        "--body-file",
+        str(tmp_path / "fees.md"),
+    )
+    comment = members.gov_json("propose", str(tmp_path / "fees.json"), "--from", "bob", "--wait")[
+        "post_id"
+    ]
+    notes = members.all_vote(comment[:12], ["carol", "dave"], "25")
+    assert all("on pool #" in note and "the post's own pool" in note for note in notes)
+    accepted = wait_for(
+        lambda: (p := members.post(comment))["status"] == "accepted" and p,
+        "bob's comment accepted",
+        timeout=STAGE_SECONDS,
+    )
+    assert int(accepted["value"]) == parse_amount("0.5")  # half the post fee, minted as gREP
+
+    # alice drafts a proposal citing it, dry-runs it, proposes it
+    (tmp_path / "raise.md").write_text("Raise the subsidy to 25 $ and the dev budget to 15%.\n")
+    draft = tmp_path / "raise.toml"
+    members.gov(
+        "draft",
+        "--out",
+        str(draft),
+        "--title",
+        "Raise the subsidy",
+        "--body-file",
+        str(tmp_path / "raise.md"),
+        "--cite",
+        f"{comment[:10]}:30%",
+        "--set",
+        "subsidy=25_000_000_000",
+        "--set",
+        "dev_budget_ppm=150000",
+    )
+    dry = members.gov_json("dry-run", str(draft), "--from", "alice")
+    assert dry["diff"] == {
+        "dev_budget_ppm": [100_000, 150_000],
+        "subsidy": [parse_amount("10"), NEW_SUBSIDY],
+    }
+    assert dry["fee"]["post"] == str(parse_amount("1"))
+    moves = {(m["post"], m["kind"]): int(m["amount"]) for m in dry["effects"]["moves"]}
+    assert moves[(comment, "donated")] == parse_amount("0.15")
+    assert "nothing was sent" in members.gov("dry-run", str(draft), "--from", "alice").stdout
+    assert members.rep(address["alice"]) == members.rep(address["bob"]) == 0
+    proposal = members.gov_json("propose", str(draft), "--from", "alice", "--wait")["post_id"]
+    assert proposal == dry["hash"]
+    shown = members.post(proposal)
+    assert shown["proposal"]["wsc_params"] == {"dev_budget_ppm": 150_000, "subsidy": NEW_SUBSIDY}
+    members.all_vote(proposal, ["carol", "dave"], "25", "--pool", str(shown["pool_id"]))
+
+    # the sentiment vote, then the binding vote: bob, carol and dave FOR
+    for stage in ("sentiment", "binding"):
+        members.wait_for_stage(proposal, stage)
+        notes = members.all_vote(proposal[:10], ["bob", "carol", "dave"], "30")
+        assert all(f"({stage} vote)" in note for note in notes), notes
+    passed = members.wait_for_stage(proposal, "accepted")
+    activation = passed["proposal"]["activation_height"]
+    active = members.wait_for_stage(proposal, "active")
+    assert active["proposal"]["wsc_id"] == 1 and active["status"] == "accepted"
+    tally = members.gov_json("tally", proposal)
+    assert [(p["kind"], p["status"]) for p in tally["pools"]] == [
+        ("post", "accepted"),
+        ("sentiment", "accepted"),
+        ("binding", "accepted"),
+    ]
+
+    # from its activation height, blocks are built under WSC #1 with the new subsidy
+    assert rpc.call("por_getBlockByNumber", activation)["wsc_id"] == 1
+    assert rpc.call("por_getBlockByNumber", activation - 1)["wsc_id"] == 0
+    params = rpc.call("por_getParams")
+    assert params["wsc_id"] == 1 and params["params"]["subsidy"] == NEW_SUBSIDY
+    wsc = members.gov_json("wsc")
+    assert wsc["id"] == 1 and wsc["post"] == proposal and wsc["activated_at"] == activation
+    assert [w["id"] for w in members.gov_json("wsc", "--history")] == [0, 1]
+    first_height, first_supply = height_and_supply(url)
+    wait_for(lambda: rpc.call("por_blockNumber") >= first_height + 3, "three more blocks")
+    height, supply = height_and_supply(url)
+    assert supply - first_supply == NEW_SUBSIDY * (height - first_height)
+
+    # the royalty flows down the proposal's citation: alice keeps 70%, bob gets 30%
+    first = members.rep(address["alice"]), members.rep(address["bob"])
+    assert first[0] > 0 and first[1] > 0
+    later = wait_for(
+        lambda: (
+            (r := (members.rep(address["alice"]), members.rep(address["bob"])))[0] > first[0]
+            and r[1] > first[1]
+            and r
+        ),
+        "alice's and bob's REP growing",
+    )
+    assert 2.2 < later[0] / later[1] < 2.45  # 70 / 30, give or take rounding
+
+    devnet(devnet_root, "down")
