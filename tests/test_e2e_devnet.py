@@ -260,7 +260,7 @@ def test_foreground_partition_heals_into_one_chain(devnet_root: Path, tmp_path: 
         FAST4
         + '[[perturbation]]\nat_height = 10\naction = "partition"\n'
         + 'groups = [["node1", "node2"], ["node3", "node4"]]\n'
-        + '[[perturbation]]\nat_time = 12\naction = "heal"\n'
+        + '[[perturbation]]\nat_height = 40\naction = "heal"\n'  # by height: load-proof
     )
     output = tmp_path / "controller.log"
     with processes() as procs:
