@@ -41,9 +41,9 @@ from porchain.cli.common import (
 from porchain.cli.genesis import resolve_account
 from porchain.cli.tx import (
     amount_arg,
+    send_and_report,
     sign_transaction,
     tx_options,
-    wait_for_inclusion,
 )
 from porchain.crypto.keys import to_checksum_address
 from porchain.errors import PorchainError
@@ -283,25 +283,8 @@ def send_post(
     tx: Transaction = sign_transaction(
         client, key, TxKind.POST, payload.to_rlp(), fee=fee, nonce=nonce
     )
-    post_id = client.call("por_sendRawTransaction", "0x" + tx.encoded.hex())
-    result: dict[str, Any] = {
-        "post_id": post_id,
-        "kind": made.kind,
-        "fee": str(tx.fee),
-        "nonce": tx.nonce,
-        "status": "pending",
-    }
-    if wait:
-        found = wait_for_inclusion(client, post_id, timeout)
-        result.update(status="included", block_number=found["block_number"])
-
-    def render_sent(d: dict[str, Any]) -> None:
-        rows = [("post", d["post_id"]), ("fee", amount(d["fee"], "$")), ("status", d["status"])]
-        if "block_number" in d:
-            rows.append(("block", f"#{d['block_number']}"))
-        fields(rows)
-
-    emit(output, result, render_sent)
+    extra = {"post_id": "0x" + tx.hash.hex(), "kind": made.kind}
+    send_and_report(client, tx, wait=wait, timeout=timeout, output=output, extra=extra)
 
 
 @click.command("propose")

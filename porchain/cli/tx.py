@@ -82,10 +82,18 @@ def send_transaction(
 
 
 def send_and_report(
-    client: RPCClient, tx: Transaction, *, wait: bool, timeout: float, output: str
+    client: RPCClient,
+    tx: Transaction,
+    *,
+    wait: bool,
+    timeout: float,
+    output: str,
+    extra: dict[str, Any] | None = None,
 ) -> None:
+    """Send; report the hash, fee and status, and `extra` fields first (e.g. a post id)."""
     tx_hash = client.call("por_sendRawTransaction", "0x" + tx.encoded.hex())
     result: dict[str, Any] = {
+        **(extra or {}),
         "hash": tx_hash,
         "fee": str(tx.fee),
         "nonce": tx.nonce,
@@ -98,7 +106,8 @@ def send_and_report(
         )
 
     def render(d: dict[str, Any]) -> None:
-        lines = [
+        lines = [(key.replace("_", " "), d[key]) for key in extra or {}]
+        lines += [
             ("hash", d["hash"]),
             ("fee", f"{format_amount(int(d['fee']))} $"),
             ("status", d["status"]),
