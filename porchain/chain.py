@@ -22,6 +22,7 @@ from porchain.db.abc import Database, WriteBatch
 from porchain.db.memory import MemoryDB
 from porchain.errors import (
     BlockAlreadyKnown,
+    ConflictsWithFinalized,
     DatabaseError,
     DecodeError,
     FutureBlock,
@@ -261,11 +262,11 @@ class Chain:
         finalized = self.state().chain.finalized
         conflict = f"block #{block.number} conflicts with finalized block #{finalized}"
         if block.number <= finalized:
-            raise InvalidBlock(conflict)
+            raise ConflictsWithFinalized(conflict)
         branch, cursor = [block], parent
         while self.get_canonical_hash(cursor.number) != cursor.hash:
             if cursor.number <= finalized:
-                raise InvalidBlock(conflict)
+                raise ConflictsWithFinalized(conflict)
             branch.append(cursor)
             cursor = self._load_block(cursor.header.parent_hash)
         branch.reverse()

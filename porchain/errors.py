@@ -57,6 +57,11 @@ class UnknownParent(InvalidBlock):
     """The block's parent is not stored; a syncing node fetches the ancestors first."""
 
 
+class ConflictsWithFinalized(InvalidBlock):
+    """The block's branch forks at or below our finalized block. A peer still on a stale fork
+    sends such blocks honestly until it learns of the finalized chain: refuse, do not punish."""
+
+
 def leaf_exceptions(exc: BaseException) -> list[BaseException]:
     """The exceptions inside (possibly nested) exception groups, or `exc` itself."""
     if isinstance(exc, BaseExceptionGroup):

@@ -11,8 +11,8 @@ from porchain.net import messages as m
 from porchain.net.peer import handshake, new_hello
 from porchain.net.transport import ConnectionClosed
 from porchain.types.blocks import Block
-from tests.factories import key
-from tests.netsim import address, network_genesis, simulation
+from tests.factories import key, keys_by_address, resign
+from tests.netsim import PRODUCER_KEYS, address, network_genesis, simulation
 
 DURATION = 2  # minimal preset: block pools stay open two blocks
 
@@ -154,3 +154,26 @@ async def test_misbehaving_peers_are_banned_while_the_rest_carry_on(
         assert agree(sim)
         assert sim.nodes[0].chain.head.number >= before + 20
         assert {len(node.network.peers) for node in sim.nodes} == {3}
+
+
+async def test_a_peer_on_a_stale_fork_is_not_banned(autojump_clock: trio.testing.MockClock) -> None:
+    """After a partition heals, a peer still on the losing fork gossips blocks that conflict
+    with our finalized chain. That is not misbehaviour: the block is refused, the peer kept."""
+    async with simulation(network_genesis(4)) as sim:
+        for i in range(4):
+            await sim.start_node(i)
+        await trio.sleep(2.05)
+        chain = sim.nodes[0].chain
+        assert chain.finalized.number >= 2
+        first = chain.get_block_by_number(1)
+        stale = resign(first, keys_by_address(PRODUCER_KEYS)[first.header.producer], extra=b"fork")
+        conn, fake_key = await fake_peer(sim, 0)
+        await conn.send(m.encode_message(m.NewBlock(stale.encode())))
+        await conn.send(m.encode_message(m.Ping(7)))
+        with trio.fail_after(5):
+            while not isinstance(reply := m.decode_message(await conn.receive()), m.Pong):
+                pass
+        assert reply.nonce == 7
+        assert fake_key.address not in sim.nodes[0].network.banned
+        assert chain.get_block(stale.hash) is None
+        assert chain.get_block_by_number(1) == first

@@ -82,6 +82,7 @@ class Peer:
         self.head_number = hello.head_number
         self.head_hash = hello.head_hash
         self.finalized = hello.finalized
+        self.diverged_head: bytes | None = None  # its head, when its chain conflicted with ours
         self.last_heard = trio.current_time()
         self.dropped = 0
         self.cancel_scope = trio.CancelScope()

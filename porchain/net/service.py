@@ -3,6 +3,9 @@
 Structured as trio services in one nursery: the listener, a dial loop keeping up to `max_peers`
 connections, a sync loop pulling blocks from the best peer, and a status loop. Each peer runs
 its own reader, writer and keepalive; a peer that sends garbage or invalid data is banned.
+A peer whose chain conflicts with our finalized block is not banned: after a partition heals, an
+honest peer still on the losing fork sends such blocks until it learns of ours. We only stop
+syncing from it until it announces another head.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import trio
 
 from porchain.errors import (
     BlockAlreadyKnown,
+    ConflictsWithFinalized,
     DecodeError,
     FutureBlock,
     InvalidBlock,
@@ -389,6 +393,8 @@ class NetworkService:
             self._sync_wanted.set()
         except FutureBlock:
             self._seen_blocks.forget(block.hash)  # it may come again once its slot starts
+        except ConflictsWithFinalized as exc:
+            log.debug("stale block from peer=%s: %s", peer.label, exc)
         except InvalidBlock as exc:
             raise PeerMisbehaved(f"invalid block #{block.number}: {exc}") from None
 
@@ -414,6 +420,8 @@ class NetworkService:
     # -- sync ----------------------------------------------------------------------------------
 
     def _better_than_ours(self, peer: Peer) -> bool:
+        if peer.head_hash == peer.diverged_head:
+            return False
         head = self.chain.head
         return peer.head_number > head.number or (
             peer.head_number == head.number and peer.head_hash < head.hash
@@ -438,6 +446,9 @@ class NetworkService:
                     await self._sync_from(peer)
                 except trio.TooSlowError:
                     log.debug("sync request timed out peer=%s", peer.label)
+                except ConflictsWithFinalized as exc:
+                    log.info("not syncing from peer=%s: %s", peer.label, exc)
+                    peer.diverged_head = peer.head_hash
                 except PeerMisbehaved as exc:
                     self.ban(peer, str(exc))
 
@@ -455,7 +466,9 @@ class NetworkService:
                 return
             if self.chain.get_block(blocks[0].header.parent_hash) is None:
                 if rewound:
-                    raise PeerMisbehaved("its chain does not join ours above our finalized block")
+                    raise ConflictsWithFinalized(
+                        "its chain does not join ours above our finalized block"
+                    )
                 start, rewound = self.chain.finalized.number + 1, True
                 continue
             log.info(
@@ -469,6 +482,8 @@ class NetworkService:
                     continue
                 except FutureBlock:
                     return
+                except ConflictsWithFinalized:
+                    raise
                 except InvalidBlock as exc:
                     raise PeerMisbehaved(f"invalid block #{block.number}: {exc}") from None
             if len(blocks) < self.config.sync_batch:
