@@ -17,8 +17,13 @@ PROPOSAL = 1
 KIND_NAMES = {COMMENT: "comment", PROPOSAL: "proposal"}
 
 # post status (its own pool)
-PENDING, ACCEPTED, REJECTED = 0, 1, 2
-STATUS_NAMES = {PENDING: "pending", ACCEPTED: "accepted", REJECTED: "rejected"}
+PENDING, ACCEPTED, REJECTED, NO_QUORUM = 0, 1, 2, 3
+STATUS_NAMES = {
+    PENDING: "pending",
+    ACCEPTED: "accepted",
+    REJECTED: "rejected",
+    NO_QUORUM: "no_quorum",
+}
 
 # proposal stages
 DISCUSSION, SENTIMENT, BINDING, PASSED, FAILED, ACTIVE, NOT_APPLIED = range(7)

@@ -24,7 +24,9 @@ from porchain.consensus.ledger import GREP
 from porchain.consensus.pools import (
     ACCEPTED,
     BINDING_POOL,
+    NO_QUORUM,
     POST_POOL,
+    REJECTED,
     SENTIMENT_POOL,
     PoolTerms,
     open_pool,
@@ -110,13 +112,16 @@ def activate(state: State, proposal: o.Post, number: int) -> None:
     proposal.stage, proposal.wsc_id = o.ACTIVE, wsc_id
 
 
+POST_STATUS = {ACCEPTED: o.ACCEPTED, REJECTED: o.REJECTED, NO_QUORUM: o.NO_QUORUM}
+
+
 def on_pool_resolved(state: State, pool: Pool) -> None:
     if pool.kind not in (POST_POOL, SENTIMENT_POOL, BINDING_POOL):
         return
     target = o.post(state, pool.target)
     accepted = pool.status == ACCEPTED
     if pool.kind == POST_POOL:
-        target.status = o.ACCEPTED if accepted else o.REJECTED
+        target.status = POST_STATUS[pool.status]
         if accepted:
             flow_value(state, target.id, pool.author_minted)
     elif not accepted:

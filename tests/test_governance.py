@@ -25,6 +25,7 @@ from governance.objects import (
     COMMENT,
     FAILED,
     INCINERATOR_POST,
+    NO_QUORUM,
     NOT_APPLIED,
     PASSED,
     PENDING,
@@ -258,7 +259,7 @@ def test_post_without_quorum_burns_its_minted_grep() -> None:
     forum.block(forum.vote(VOTER1, pool_id, FOR, 29))  # under 10% of 300 gREP
     forum.run(resolution_height(forum, pool_id))
 
-    assert forum.post_of(ignored).status == REJECTED
+    assert forum.post_of(ignored).status == NO_QUORUM
     assert forum.account(AUTHOR1).grep == 0
     assert forum.account(VOTER1).grep == 100 * UNIT
     assert forum.state().supply.grep_burned == MINTED
