@@ -3,12 +3,14 @@ partitions, and banning of peers that misbehave."""
 
 from __future__ import annotations
 
+import pytest
 import trio
 import trio.testing
 
 from porchain.crypto.keys import PrivateKey
 from porchain.net import messages as m
-from porchain.net.peer import handshake, new_hello
+from porchain.net.memory import MemoryNetwork
+from porchain.net.peer import Peer, handshake, new_hello
 from porchain.net.transport import ConnectionClosed
 from porchain.types.blocks import Block
 from tests.factories import key, keys_by_address, resign
@@ -177,3 +179,40 @@ async def test_a_peer_on_a_stale_fork_is_not_banned(autojump_clock: trio.testing
         assert fake_key.address not in sim.nodes[0].network.banned
         assert chain.get_block(stale.hash) is None
         assert chain.get_block_by_number(1) == first
+
+
+async def test_closing_a_peer_fails_its_pending_requests_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A connection replaced by a newer one to the same node must not leave a sync waiting for
+    the request timeout."""
+    network = MemoryNetwork()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(network.transport("b:1").listen, "b:1", lambda conn: trio.sleep(60))
+        conn = await network.transport("a:1").connect("b:1")
+        hello = new_hello(
+            chain_id=1,
+            genesis_hash=b"\x00" * 32,
+            head_number=0,
+            head_hash=b"\x00" * 32,
+            finalized=0,
+            node_id=key(1).address,
+        )
+        peer = Peer(conn, hello, outbound=True)
+        failed_at = []
+
+        async def ask() -> None:
+            try:
+                await peer.request(m.GetPeers(), timeout=10)
+            except ConnectionClosed:
+                failed_at.append(trio.current_time())
+
+        nursery.start_soon(ask)
+        await trio.sleep(1)
+        closed_at = trio.current_time()
+        peer.close()
+        await trio.sleep(1)
+        assert failed_at == [closed_at]
+        with pytest.raises(ConnectionClosed):  # and a closed peer takes no new request
+            await peer.request(m.GetPeers(), timeout=10)
+        nursery.cancel_scope.cancel()

@@ -16,7 +16,7 @@ from porchain.crypto.hashing import keccak
 from porchain.crypto.keys import PrivateKey, recover_address, to_checksum_address
 from porchain.errors import DecodeError, InvalidSignature, PeerMisbehaved, PorchainError
 from porchain.net.messages import PROTOCOL_VERSION, Auth, Hello, decode_message, encode_message
-from porchain.net.transport import Connection
+from porchain.net.transport import Connection, ConnectionClosed
 from porchain.types.records import Record
 
 SEND_QUEUE = 256  # frames waiting for the writer; gossip beyond this is dropped, not queued
@@ -86,6 +86,7 @@ class Peer:
         self.last_heard = trio.current_time()
         self.dropped = 0
         self.cancel_scope = trio.CancelScope()
+        self.closed = False
         self._queue_in, self._queue_out = trio.open_memory_channel[bytes](SEND_QUEUE)
         self._pending: dict[int, trio.MemorySendChannel[Record]] = {}
         self._ids = itertools.count(1)
@@ -111,7 +112,12 @@ class Peer:
             await self.conn.send(frame)
 
     async def request(self, message: Record, timeout: float) -> Record:
-        """Send a request (its `request_id` is set here) and wait for the matching response."""
+        """Send a request (its `request_id` is set here) and wait for the matching response.
+
+        Raises trio.TooSlowError after `timeout`, ConnectionClosed as soon as the peer is closed.
+        """
+        if self.closed:
+            raise ConnectionClosed(f"{self.label} is disconnected")
         request_id = next(self._ids)
         message.request_id = request_id  # type: ignore[attr-defined]
         answer_in, answer_out = trio.open_memory_channel[Record](1)
@@ -121,6 +127,8 @@ class Peer:
                 raise trio.TooSlowError
             with trio.fail_after(timeout):
                 return await answer_out.receive()
+        except trio.EndOfChannel:
+            raise ConnectionClosed(f"{self.label} disconnected") from None
         finally:
             self._pending.pop(request_id, None)
 
@@ -131,4 +139,9 @@ class Peer:
             waiting.send_nowait(response)
 
     def close(self) -> None:
+        """Stop the peer's tasks and fail the requests waiting for it."""
+        self.closed = True
         self.cancel_scope.cancel()
+        for waiting in self._pending.values():
+            waiting.close()
+        self._pending.clear()

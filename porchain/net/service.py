@@ -196,6 +196,7 @@ class NetworkService:
                         await self._read_loop(peer)
                         nursery.cancel_scope.cancel()
                 finally:
+                    peer.close()
                     self._unregister(peer)
         finally:
             with trio.CancelScope(shield=True), trio.move_on_after(1):
@@ -281,7 +282,7 @@ class NetworkService:
     async def _exchange_addresses(self, peer: Peer) -> None:
         try:
             answer = await peer.request(m.GetPeers(), self.config.request_timeout)
-        except trio.TooSlowError:
+        except (trio.TooSlowError, ConnectionClosed):
             return
         for raw in answer.addresses[:MAX_ADDRESSES_SHARED]:  # type: ignore[attr-defined]
             address = raw.decode(errors="replace")
@@ -446,6 +447,8 @@ class NetworkService:
                     await self._sync_from(peer)
                 except trio.TooSlowError:
                     log.debug("sync request timed out peer=%s", peer.label)
+                except ConnectionClosed as exc:
+                    log.debug("sync stopped: %s", exc)
                 except ConflictsWithFinalized as exc:
                     log.info("not syncing from peer=%s: %s", peer.label, exc)
                     peer.diverged_head = peer.head_hash
