@@ -18,6 +18,7 @@ from porchain.crypto.keys import PrivateKey
 from porchain.db import Database, schema
 from porchain.errors import (
     BlockAlreadyKnown,
+    ConflictsWithFinalized,
     DatabaseError,
     FutureBlock,
     InvalidBlock,
@@ -341,9 +342,11 @@ def test_no_branch_may_revert_a_finalized_block() -> None:
     assert ours.finalized == a2.header
 
     # b3 is longer than nothing yet, but its branch forks off at genesis, below #2.
-    assert_refused(ours, b3, "^block #3 conflicts with finalized block #2$")
+    assert_refused(ours, b3, "^block #3 conflicts with finalized block #2$", ConflictsWithFinalized)
     fresh = resign(b1, P1, extra=b"other")  # a new block at a finalized height
-    assert_refused(ours, fresh, "^block #1 conflicts with finalized block #2$")
+    assert_refused(
+        ours, fresh, "^block #1 conflicts with finalized block #2$", ConflictsWithFinalized
+    )
     assert [ours.get_block_by_number(n) for n in (1, 2, 3, 4)] == [a1, a2, a3, a4]
 
 
