@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import json
 import urllib.error
@@ -41,10 +42,14 @@ class RPCClient:
                 answer = json.loads(response.read())
         except urllib.error.HTTPError as exc:
             raise RPCClientError(f"node at {self.url} answered HTTP {exc.code}") from None
-        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+        except OSError as exc:  # refused, reset, timed out (URLError is an OSError)
             reason = getattr(exc, "reason", exc)
             raise RPCClientError(
                 f"cannot reach a node at {self.url} ({reason}); is it running? (--rpc URL)"
+            ) from None
+        except http.client.HTTPException as exc:  # cut short, or not HTTP at all
+            raise RPCClientError(
+                f"{self.url} broke off its answer ({type(exc).__name__}); is it a porchain node?"
             ) from None
         except json.JSONDecodeError:
             raise RPCClientError(f"{self.url} did not answer JSON") from None
