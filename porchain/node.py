@@ -38,6 +38,7 @@ from porchain.net.service import NetConfig, NetworkService
 from porchain.net.transport import Transport
 from porchain.rpc.server import serve_rpc
 from porchain.state.state import State
+from porchain.txjournal import TxJournal
 from porchain.types.blocks import Block
 from porchain.types.transactions import Transaction, TxKind, kind_name
 
@@ -75,6 +76,7 @@ class Node:
         self.config = config
         self.mempool = Mempool(chain.rules, max_txs=config.mempool_max_txs)
         self.first_seen = FirstSeenLog(chain.db)
+        self.tx_journal = TxJournal(chain.db)
         self.beacon_duty = BeaconDuty(chain.db, key) if key is not None else None
         self.rpc_url: str | None = None
         self.new_head = trio.Event()
@@ -95,6 +97,7 @@ class Node:
     # -- services ------------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self.restore_local_transactions()
         try:
             async with trio.open_nursery() as nursery:
                 if self.network is not None:
@@ -188,6 +191,7 @@ class Node:
                     self.mempool.add(tx, self.pending_state())
         for tx in self.mempool.revalidate(self.pending_state()):
             log.debug("dropped stale tx=0x%s", tx.hash.hex()[:16])
+        self.tx_journal.keep_only(self.mempool)
         if self.network is not None:
             self.network.retry_transactions()
         if self.key is not None and self._recent(head):
@@ -205,9 +209,11 @@ class Node:
         return age <= self.chain.state().params.block_pool_duration
 
     def submit_transaction(self, raw: bytes) -> Transaction:
-        """Decode and admit a raw transaction; raise DecodeError or InvalidTransaction."""
+        """Decode and admit a raw transaction sent to us (our RPC); journal it until a block
+        includes it. Raise DecodeError or InvalidTransaction."""
         tx = Transaction.decode(raw)
         self.receive_transaction(tx)
+        self.tx_journal.record(tx)
         log.debug("accepted tx=0x%s from=%s", tx.hash.hex(), to_checksum_address(tx.sender))
         return tx
 
@@ -217,6 +223,27 @@ class Node:
         self.first_seen.record(tx.hash, self.clock.now_ms())
         if self.network is not None:
             self.network.broadcast_transaction(tx, exclude=source)
+
+    def restore_local_transactions(self) -> None:
+        """Admit again the transactions sent to us before a restart that are still pending."""
+        journaled = self.tx_journal.load()
+        state = self.pending_state()
+        for tx in journaled:
+            try:
+                self.mempool.add(tx, state)
+            except InvalidTransaction as exc:
+                log.debug("journaled tx=0x%s no longer pending: %s", tx.hash.hex()[:16], exc)
+        self.tx_journal.keep_only(self.mempool)
+        if journaled:
+            log.info(
+                "restored %d of %d journaled local transaction(s)",
+                len(self.tx_journal),
+                len(journaled),
+            )
+
+    def local_pending(self) -> list[Transaction]:
+        """Pending transactions that were sent to this node (peers get them when they connect)."""
+        return [tx for tx in self.mempool.transactions() if tx.hash in self.tx_journal]
 
     # -- duties of our key ---------------------------------------------------------------------
 

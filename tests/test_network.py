@@ -13,7 +13,7 @@ from porchain.net.memory import MemoryNetwork
 from porchain.net.peer import Peer, handshake, new_hello
 from porchain.net.transport import ConnectionClosed
 from porchain.types.blocks import Block
-from tests.factories import key, keys_by_address, resign
+from tests.factories import key, keys_by_address, resign, transfer
 from tests.netsim import PRODUCER_KEYS, address, network_genesis, simulation
 
 DURATION = 2  # minimal preset: block pools stay open two blocks
@@ -216,3 +216,19 @@ async def test_closing_a_peer_fails_its_pending_requests_at_once(
         with pytest.raises(ConnectionClosed):  # and a closed peer takes no new request
             await peer.request(m.GetPeers(), timeout=10)
         nursery.cancel_scope.cancel()
+
+
+async def test_a_peer_that_connects_gets_our_local_pending_transactions(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with simulation(network_genesis(1)) as sim:
+        node = await sim.start_node(0)
+        user = PRODUCER_KEYS[0]
+        nonce = node.pending_state().account(user.address).nonce
+        sent = transfer(user, PRODUCER_KEYS[1].address, 1, nonce=nonce)
+        node.submit_transaction(sent.encoded)
+        conn, _ = await fake_peer(sim, 0)
+        with trio.fail_after(5):
+            while not isinstance(message := m.decode_message(await conn.receive()), m.Txs):
+                pass
+        assert message.txs == [sent.encoded]

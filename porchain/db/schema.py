@@ -106,6 +106,14 @@ def beacon_salt_key(epoch: int) -> bytes:
     return VERSION_PREFIX + b"salt/" + epoch.to_bytes(8, "big")
 
 
+LOCAL_TX_PREFIX = VERSION_PREFIX + b"localtx/"
+
+
+def local_tx_key(tx_hash: bytes) -> bytes:
+    """A transaction sent through this node's RPC and not yet included (porchain.txjournal)."""
+    return LOCAL_TX_PREFIX + tx_hash
+
+
 # -- legislative governance (state keys; the `governance` package owns the rules) -----------------
 
 POST_PREFIX = b"post/"

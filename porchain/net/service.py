@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 MAX_ADDRESSES_SHARED = 32
 MAX_RETRIED_TXS = 4096  # peers' transactions refused for now, tried again after new heads
+MAX_TXS_ON_CONNECT = 256  # our local pending transactions, sent to a peer that connects
 TX_RETRIES = 3
 TXS_ON_CONNECT = 512  # pending transactions sent to a new peer
 MAX_BATCH_BYTES = 4 * 2**20  # a sync answer stays well under the frame limit
@@ -246,6 +247,11 @@ class NetworkService:
         )
         if self._better_than_ours(peer):
             self._sync_wanted.set()
+        local = _fitting(
+            [tx.encoded for tx in self.node.local_pending()[:MAX_TXS_ON_CONNECT]], MAX_BATCH_BYTES
+        )
+        if local:
+            peer.send(m.Txs(local))
         return True
 
     def _dialer(self, peer: Peer) -> bytes:
@@ -401,17 +407,13 @@ class NetworkService:
 
     def _blocks_from(self, start: int, count: int) -> list[bytes]:
         """Our canonical blocks from `start`, as many as fit a batch and half a frame."""
-        out, size = [], 0
+        blocks = []
         for number in range(start, start + min(count, self.config.sync_batch)):
             block = self.chain.get_block_by_number(number)
             if block is None:
                 break
-            raw = block.encode()
-            size += len(raw)
-            if out and size > MAX_BATCH_BYTES:
-                break
-            out.append(raw)
-        return out
+            blocks.append(block.encode())
+        return _fitting(blocks, MAX_BATCH_BYTES)
 
     def _shareable_addresses(self, peer: Peer) -> list[bytes]:
         known = [p.listen for p in self.peers.values() if p.listen and p is not peer]
@@ -538,6 +540,16 @@ class NetworkService:
     def heal(self) -> None:
         self.blocked = set()
         self._retry_at.clear()
+
+
+def _fitting(items: list[bytes], limit: int) -> list[bytes]:
+    """The longest prefix of `items` within `limit` bytes (at least one item)."""
+    size = 0
+    for i, item in enumerate(items):
+        size += len(item)
+        if i and size > limit:
+            return items[:i]
+    return items
 
 
 def _is_address(text: str) -> bool:
