@@ -31,7 +31,13 @@ from porchain.errors import (
 )
 from porchain.genesis import Genesis
 from porchain.state.lthash import LtHash
-from porchain.state.state import State, decode_journal, encode_journal, undo_journal
+from porchain.state.state import (
+    JournalEntry,
+    State,
+    decode_journal,
+    encode_journal,
+    undo_journal,
+)
 from porchain.types.blocks import Block, Header, compute_tx_root
 from porchain.types.codec import (
     decode_fixed,
@@ -159,6 +165,13 @@ class Chain:
             return TxLocation(decode_fixed(items[0], 32, "block"), decode_uint(items[1], "index"))
         except DecodeError as exc:
             raise DatabaseError(f"corrupt transaction index entry: {exc}") from None
+
+    def journal(self, number: int) -> list[JournalEntry]:
+        """The state entries canonical block `number` changed, with their values before it."""
+        block_hash = self.get_canonical_hash(number)
+        if block_hash is None:
+            raise DatabaseError(f"canonical block #{number} is missing")
+        return decode_journal(self._require(schema.journal_key(block_hash)))
 
     def iter_canonical(self, start: int = 0) -> Iterator[Block]:
         for number in range(start, self.head.number + 1):

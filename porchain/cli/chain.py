@@ -86,20 +86,44 @@ def render_block(block: dict[str, Any]) -> None:
         click.echo(f"  {tx['hash'] if isinstance(tx, dict) else tx}")
 
 
+class BlockNumber(click.ParamType):
+    """A height or a block tag, as the RPC takes it."""
+
+    name = "block"
+    TAGS = ("latest", "finalized", "earliest")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) or value in self.TAGS:
+            return value
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+        self.fail(f"{value!r} is not a block number, latest, finalized or earliest", param, ctx)
+
+
 @chain.command("account")
 @click.argument("account")
+@click.option(
+    "--block",
+    type=BlockNumber(),
+    default="latest",
+    show_default=True,
+    help="Show the account after this block (a number, latest, finalized, earliest).",
+)
 @rpc_option
 @output_option
 @click.pass_context
-def chain_account(ctx: click.Context, account: str, rpc_url: str | None, output: str) -> None:
+def chain_account(
+    ctx: click.Context, account: str, block: int | str, rpc_url: str | None, output: str
+) -> None:
     """Balances and REP of ACCOUNT (an address or a key name)."""
     address = resolve_account(home(ctx), account)
-    data = rpc_client(ctx, rpc_url).call("por_getAccount", hex0x(address))
+    data = rpc_client(ctx, rpc_url).call("por_getAccount", hex0x(address), block)
 
     def render(d: dict[str, Any]) -> None:
         fields(
             [
                 ("address", d["address"]),
+                ("at block", f"#{d['block']}"),
                 ("nonce", d["nonce"]),
                 ("balance", amount(d["balance"], "$")),
                 ("salary (claimable)", amount(d["salary_claimable"], "$")),

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 from porchain import __version__
 from porchain.crypto.keys import to_checksum_address
 from porchain.rpc import params
+from porchain.rpc.errors import STATE_UNAVAILABLE, RPCError
 from porchain.rpc.format import account_json, block_json, hex0x, tx_json
+from porchain.state.past import StateUnavailable, state_at
 from porchain.types.blocks import Block
 
 if TYPE_CHECKING:
@@ -37,24 +39,34 @@ class PorApi:
     def por_blockNumber(self) -> int:
         return self.chain.head.number
 
-    def por_getBlockByNumber(self, block: Any = "latest", full: Any = False) -> dict | None:
-        tags = {
+    def _block_tags(self) -> dict[str, int]:
+        return {
             "latest": self.chain.head.number,
             "finalized": self.chain.finalized.number,
             "earliest": 0,
         }
-        number = params.block_number(block, tags)
+
+    def por_getBlockByNumber(self, block: Any = "latest", full: Any = False) -> dict | None:
+        number = params.block_number(block, self._block_tags())
         return self._block_json(self.chain.get_block_by_number(number), full)
 
     def por_getBlockByHash(self, block_hash: Any, full: Any = False) -> dict | None:
         block_hash = params.hex_bytes(block_hash, "block hash", 32)
         return self._block_json(self.chain.get_block(block_hash), full)
 
-    def por_getAccount(self, address: Any) -> dict[str, Any]:
+    def por_getAccount(self, address: Any, block: Any = "latest") -> dict[str, Any]:
+        """The account after `block` (the head by default; `next_nonce` counts the pending
+        transactions only at the head)."""
         raw = params.address(address)
-        state = self.chain.state()
-        account = state.account(raw)
-        return account_json(state, raw, account, self.node.mempool.pending_count(raw))
+        number = params.block_number(block, self._block_tags())
+        if number == self.chain.head.number:
+            state, pending = self.chain.state(), self.node.mempool.pending_count(raw)
+        else:
+            try:
+                state, pending = state_at(self.chain, number), 0
+            except StateUnavailable as exc:
+                raise RPCError(STATE_UNAVAILABLE, str(exc)) from None
+        return {"block": number, **account_json(state, raw, state.account(raw), pending)}
 
     def por_sendRawTransaction(self, raw: Any) -> str:
         tx = self.node.submit_transaction(params.hex_bytes(raw, "raw transaction"))
