@@ -241,10 +241,6 @@ class Node:
                 len(journaled),
             )
 
-    def local_pending(self) -> list[Transaction]:
-        """Pending transactions that were sent to this node (peers get them when they connect)."""
-        return [tx for tx in self.mempool.transactions() if tx.hash in self.tx_journal]
-
     # -- duties of our key ---------------------------------------------------------------------
 
     def vote_on(self, block: Block) -> None:

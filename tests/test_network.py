@@ -218,7 +218,7 @@ async def test_closing_a_peer_fails_its_pending_requests_at_once(
         nursery.cancel_scope.cancel()
 
 
-async def test_a_peer_that_connects_gets_our_local_pending_transactions(
+async def test_a_peer_that_connects_gets_our_pending_transactions(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     async with simulation(network_genesis(1)) as sim:

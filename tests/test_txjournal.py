@@ -67,13 +67,13 @@ async def test_sent_transactions_survive_a_restart_and_go_once_included(
     chain = reopened(tmp_path / "db")
     node = started(chain)
     assert node.mempool.transactions() == sent
-    assert node.local_pending() == sent
+    assert [tx.hash in node.tx_journal for tx in sent] == [True] * 3
 
     block = build_on_head(chain, sent[:2]).block
     slot_start_ms = GENESIS_TIME_MS + block.slot * chain.state().params.slot_ms
     await trio.sleep(max(0, slot_start_ms - node.clock.now_ms()) / 1000)
     node.import_block(block)
-    assert node.local_pending() == sent[2:]
+    assert [tx.hash in node.tx_journal for tx in sent] == [False, False, True]
     chain.db.close()
 
     node = started(reopened(tmp_path / "db"))

@@ -10,6 +10,7 @@ syncing from it until it announces another head.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 
 MAX_ADDRESSES_SHARED = 32
 MAX_RETRIED_TXS = 4096  # peers' transactions refused for now, tried again after new heads
-MAX_TXS_ON_CONNECT = 256  # our local pending transactions, sent to a peer that connects
 TX_RETRIES = 3
 TXS_ON_CONNECT = 512  # pending transactions sent to a new peer
 MAX_BATCH_BYTES = 4 * 2**20  # a sync answer stays well under the frame limit
@@ -247,11 +247,9 @@ class NetworkService:
         )
         if self._better_than_ours(peer):
             self._sync_wanted.set()
-        local = _fitting(
-            [tx.encoded for tx in self.node.local_pending()[:MAX_TXS_ON_CONNECT]], MAX_BATCH_BYTES
-        )
-        if local:
-            peer.send(m.Txs(local))
+        pending = itertools.islice(self.node.mempool.candidates(), TXS_ON_CONNECT)
+        if txs := _fitting([tx.encoded for tx in pending], MAX_BATCH_BYTES):
+            peer.send(m.Txs(txs))
         return True
 
     def _dialer(self, peer: Peer) -> bytes:
