@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from governance.objects import INCINERATOR_POST, Post
+from governance.objects import Post
 from porchain.chain import Chain
 from porchain.db import schema
 from porchain.types.transactions import TxKind
@@ -91,7 +91,3 @@ def post_body(chain: Chain, post_id: bytes) -> str | None:
         return None
     handler = chain.rules.handler(TxKind.POST)
     return handler.decode(tx.payload).body.decode(errors="replace")
-
-
-def is_incinerator(post_id: bytes) -> bool:
-    return post_id == INCINERATOR_POST

@@ -105,7 +105,3 @@ class Rules:
             raise InvalidTransaction(
                 f"unsupported transaction kind {kind_name(kind)} on this chain"
             ) from None
-
-    @property
-    def kinds(self) -> frozenset[int]:
-        return frozenset(self._handlers)

@@ -16,7 +16,6 @@ STATE_PREFIX = VERSION_PREFIX + b"state/"
 HEAD_KEY = VERSION_PREFIX + b"head"
 GENESIS_KEY = VERSION_PREFIX + b"genesis"
 LTHASH_KEY = VERSION_PREFIX + b"lthash"
-CHAIN_CONFIG_KEY = VERSION_PREFIX + b"chain-config"
 
 
 def block_key(block_hash: bytes) -> bytes:
