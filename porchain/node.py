@@ -194,7 +194,7 @@ class Node:
         self.tx_journal.keep_only(self.mempool)
         if self.network is not None:
             self.network.retry_transactions()
-        if self.key is not None and self._recent(head):
+        if self.key is not None and (source is None or self._recent(head)):
             self.vote_on(head)
         if relay and self.network is not None:
             self.network.broadcast_block(head, exclude=source)
@@ -204,7 +204,9 @@ class Node:
         return result
 
     def _recent(self, block: Block) -> bool:
-        """Whether a vote on the block's pool could still be included: not while catching up."""
+        """Whether a peer's block is recent enough to vote on: not while catching up. (Our own
+        blocks always get our vote, however long a busy machine took to build them: the pool
+        closes `block_pool_duration` blocks later, so the next block can still carry it.)"""
         age = self.clock.current_slot() - block.slot
         return age <= self.chain.state().params.block_pool_duration
 

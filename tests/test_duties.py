@@ -32,11 +32,11 @@ def node_at_slot(chain: Chain, slot: int) -> Node:
     return Node(chain, clock, key=ME, config=NodeConfig(rpc_port=None, produce=False))
 
 
-def rival_slot(chain: Chain, after: int) -> int:
+def rival_slot(chain: Chain, after: int, producer: bytes = RIVAL.address) -> int:
     return next(
         s
         for s in range(after + 1, after + 200)
-        if scheduled_producer(chain.state(), s, chain.rules) == RIVAL.address
+        if scheduled_producer(chain.state(), s, chain.rules) == producer
     )
 
 
@@ -96,6 +96,25 @@ async def test_a_transaction_invalid_after_the_block_does_not_count(
     replacement = transfer(USER, ME.address, 1, nonce=0, fee=10**8)
     node.import_block(await rival_block_at(node, rival_slot(chain, 4), [replacement]))
     assert my_votes(node) == [FOR]
+
+
+async def test_a_late_own_block_gets_our_vote_a_late_peer_block_does_not(
+    chain: Chain, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A busy machine may finish its block slots late; the pool still takes a vote in the next
+    block. A peer's block that old means we are catching up: no vote."""
+    late = 2 * chain.state().params.block_pool_duration
+    mine = rival_slot(chain, 4, producer=ME.address)
+    node = node_at_slot(chain, mine + late)
+    assert node.produce_block(mine) is not None
+    assert my_votes(node) == [FOR]
+
+    theirs = rival_slot(chain, mine)
+    block = build_block(chain.state(), chain.head, theirs, RIVAL, [], chain.rules).block
+    await trio.sleep((theirs + late - mine) * SLOT_MS / 1000)
+    node.import_block(block, source=RIVAL.address)
+    assert chain.head == block.header
+    assert my_votes(node) == [FOR]  # still only the vote on our own block
 
 
 async def test_beacon_duty_commits_then_reveals_with_a_stored_salt(
