@@ -28,9 +28,9 @@ class StateUnavailable(PorchainError):
 class _Before(Readable):
     """Reads the database as it was: entries changed since then answer their old value."""
 
-    def __init__(self, db: Readable, old_values: dict[bytes, bytes | None]) -> None:
+    def __init__(self, db: Readable, old: dict[bytes, bytes | None]) -> None:
         self._db = db
-        self._old = {schema.state_db_key(key): value for key, value in old_values.items()}
+        self._old = old  # database key -> value then (None: absent then)
 
     def get(self, key: bytes) -> bytes | None:
         return self._old[key] if key in self._old else self._db.get(key)
@@ -51,8 +51,8 @@ def past_reader(chain: Chain, number: int) -> Readable:
             f"the state of block #{number} is {head - number} blocks old; this node serves "
             f"the state of the last {PAST_STATE_BLOCKS} blocks"
         )
-    old_values: dict[bytes, bytes | None] = {}
+    old: dict[bytes, bytes | None] = {}
     for n in range(head, number, -1):  # newest first: an older block's old value wins
         for key, value in chain.journal(n):
-            old_values[key] = value
-    return _Before(chain.db, old_values)
+            old[schema.state_db_key(key)] = value
+    return _Before(chain.db, old)
