@@ -7,6 +7,7 @@ stopped by cancellation, and the database is closed in `finally`.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -154,9 +155,10 @@ class Node:
         rules = self.chain.rules
         if scheduled_producer(self.chain.state(), slot, rules) != self.key.address:
             return None
-        built = build_block(
-            self.chain.state(), self.chain.head, slot, self.key, self.mempool.candidates(), rules
+        candidates = itertools.chain(
+            self.mempool.candidates(), self.network.parked() if self.network else ()
         )
+        built = build_block(self.chain.state(), self.chain.head, slot, self.key, candidates, rules)
         for tx, reason in built.rejected:
             log.debug("left out tx=0x%s reason=%s", tx.hash.hex(), reason)
         self.mempool.remove(tx for tx, _ in built.rejected)

@@ -374,6 +374,12 @@ class NetworkService:
                 while len(self._retry) > MAX_RETRIED_TXS:
                     self._retry.popitem(last=False)
 
+    def parked(self) -> list[Transaction]:
+        """Peers' transactions refused for now, in nonce order: the builder tries them after the
+        mempool's, since a block's own start (pools resolving, an epoch turning) can make them
+        valid, and importers judge censorship on the state after that start."""
+        return sorted((tx for tx, _, _ in self._retry.values()), key=lambda tx: tx.nonce)
+
     def retry_transactions(self) -> None:
         """Try the transactions refused for now again (after a new head)."""
         waiting, self._retry = self._retry, OrderedDict()
