@@ -6,6 +6,10 @@ canonical index and head pointer): a crash at any point leaves the previous head
 Fork choice (PROTOCOL section 9): never revert a finalized block; among the rest, the longest
 chain, ties to the lower block hash. A block on another branch is stored with only the checks
 that need no state; it is validated in full when a reorg makes its branch canonical.
+
+Finality is monotonic: the chain keeps the highest block it has ever seen final (`FINALIZED_KEY`,
+written in the batch that made it final) and refuses every branch that does not contain it, even
+when a branch's own state records a lower finalized height.
 """
 
 from __future__ import annotations
@@ -61,6 +65,22 @@ class TxLocation:
 
 
 @dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The highest block a chain has ever seen final."""
+
+    number: int
+    hash: bytes
+
+    def encode(self) -> bytes:
+        return rlp_encode([encode_uint(self.number), self.hash])
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Checkpoint:
+        items = decode_list(rlp_decode(raw, "finalized checkpoint"), 2, "finalized checkpoint")
+        return cls(decode_uint(items[0], "number"), decode_fixed(items[1], 32, "hash"))
+
+
+@dataclass(frozen=True, slots=True)
 class ImportResult:
     """What an import did: `head` extended the head, `side` stored the block on a side branch,
     `reorg` made its branch canonical. `reverted` is head first; `applied` and `contexts` (one
@@ -103,6 +123,7 @@ class Chain:
             raise DatabaseError("the data directory holds no chain (run `porchain init` first)")
         self.head = self._load_block(head_hash).header
         self.genesis_hash = self._require(schema.GENESIS_KEY)
+        self.checkpoint = self._load_checkpoint()
         self._invalid: dict[bytes, None] = {}  # an insertion-ordered set, bounded
 
     @classmethod
@@ -137,11 +158,13 @@ class Chain:
 
     @property
     def finalized(self) -> Header:
-        """The canonical block at the head state's finalized height: no reorg may revert it."""
-        block = self.get_block_by_number(self.state().chain.finalized)
-        if block is None:
-            raise DatabaseError("the finalized block is not on the canonical chain")
-        return block.header
+        """The highest block this chain has ever seen final: no reorg may revert it."""
+        return self._load_block(self.checkpoint.hash).header
+
+    def is_finalized(self, block: Block) -> bool:
+        """Whether `block` is final: canonical, at or below the finalized block."""
+        number = block.number
+        return number <= self.checkpoint.number and self.get_canonical_hash(number) == block.hash
 
     def get_block(self, block_hash: bytes) -> Block | None:
         raw = self.db.get(schema.block_key(block_hash))
@@ -207,7 +230,7 @@ class Chain:
         """
         if self.head.number == 0:
             raise DatabaseError("cannot revert the genesis block")
-        finalized = self.state().chain.finalized
+        finalized = self.checkpoint.number
         if self.head.number <= finalized:
             raise DatabaseError(
                 f"cannot revert block #{self.head.number}: it is final "
@@ -250,10 +273,11 @@ class Chain:
                 check_state_root(block, root)
                 self._store(batch, block)
                 self._write_canonical_block(batch, block, journal)
+                checkpoint = self._advance_checkpoint(batch, state, [block])
         except InvalidBlock:
             self._remember_invalid(block)
             raise
-        self.head = block.header
+        self.head, self.checkpoint = block.header, checkpoint
         return ImportResult("head", (block,), (), (ctx,))
 
     def _check_side_block(self, block: Block, parent: Block, now_ms: int | None) -> None:
@@ -272,7 +296,7 @@ class Chain:
         Every block of the branch must be above the finalized height (so the fork point is at or
         above it): the walk stops there, bounded by the unfinalized part of the chain.
         """
-        finalized = self.state().chain.finalized
+        finalized = self.checkpoint.number
         conflict = f"block #{block.number} conflicts with finalized block #{finalized}"
         if block.number <= finalized:
             raise ConflictsWithFinalized(conflict)
@@ -303,13 +327,14 @@ class Chain:
                     root, journal = state.commit(batch)
                     check_state_root(current, root)
                     self._write_canonical_block(batch, current, journal)
+                checkpoint = self._advance_checkpoint(batch, state, branch)
         except InvalidBlock as exc:
             self._forget_invalid(current, branch[-1])
             raise InvalidBlock(
                 f"block #{current.number} 0x{current.hash.hex()[:16]}.. on the branch of "
                 f"#{branch[-1].number}: {exc}"
             ) from None
-        self.head = branch[-1].header
+        self.head, self.checkpoint = branch[-1].header, checkpoint
         log.info(
             "reorg to #%d 0x%s from #%d: %d blocks reverted, %d applied",
             self.head.number,
@@ -335,6 +360,35 @@ class Chain:
         self._invalid[block.hash] = None
         if len(self._invalid) > MAX_KNOWN_INVALID:
             del self._invalid[next(iter(self._invalid))]
+
+    # -- finality ----------------------------------------------------------------------------
+
+    def _load_checkpoint(self) -> Checkpoint:
+        raw = self.db.get(schema.FINALIZED_KEY)
+        if raw is None:  # a database from before the checkpoint was kept: the head's view
+            number = self.state().chain.finalized
+            return Checkpoint(number, self._require(schema.canonical_key(number)))
+        try:
+            return Checkpoint.decode(raw)
+        except DecodeError as exc:
+            raise DatabaseError(f"corrupt finalized checkpoint: {exc}") from None
+
+    def _advance_checkpoint(
+        self, batch: WriteBatch, state: State, applied: list[Block]
+    ) -> Checkpoint:
+        """Raise the checkpoint to the new head state's finalized block, if that is higher;
+        `applied` are the blocks just made canonical (the last one the new head)."""
+        number = state.chain.finalized
+        if number <= self.checkpoint.number:
+            return self.checkpoint
+        first = applied[0].number
+        if number >= first:
+            block_hash = applied[number - first].hash
+        else:
+            block_hash = self._require(schema.canonical_key(number))
+        checkpoint = Checkpoint(number, block_hash)
+        batch.put(schema.FINALIZED_KEY, checkpoint.encode())
+        return checkpoint
 
     # -- batch writes ------------------------------------------------------------------------
 

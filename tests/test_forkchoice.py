@@ -6,9 +6,12 @@ genesis; a chain that only ever saw the winning branch is the reference a reorg 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from porchain.chain import MAX_FUTURE_DRIFT_MS, Chain, ImportResult, TxLocation
 from porchain.composition import core_modules
@@ -379,3 +382,89 @@ def test_revert_head_refuses_a_finalized_block() -> None:
         chain.revert_head()
     assert list(chain.db.iterate()) == before
     assert chain.head == block.header
+
+
+# -- monotonic finality -------------------------------------------------------------------------
+
+
+class VoteFinalizer(Module):
+    """Test-only finality driven by the block: a block whose extra data starts with F stands for
+    a block carrying the FOR votes that make its grandparent final; any other block carries none.
+    """
+
+    name = "test-vote-finalizer"
+
+    def end_block(self, state: State, ctx: BlockContext) -> None:
+        if ctx.header.extra.startswith(b"F") and ctx.header.number >= 2:
+            state.chain.finalized = max(state.chain.finalized, ctx.header.number - 2)
+
+
+VOTE_RULES = Rules([*core_modules(), VoteFinalizer()])
+
+
+def branch(prefix: Sequence[Block], votes: str, tag: int) -> list[Block]:
+    """Blocks built on top of `prefix` (a chain from genesis), one per letter of `votes`: F for
+    a block with finalizing votes, - for one without; `tag` keeps branches apart."""
+    (builder,) = chains(1, VOTE_RULES)
+    for block in prefix:
+        builder.import_block(block)
+    built = []
+    for vote in votes:
+        extra = (b"F" if vote == "F" else b"-") + tag.to_bytes(4, "big")
+        block = build_on_head(builder, keys=[P0, P1], extra=extra).block
+        builder.import_block(block)
+        built.append(block)
+    return built
+
+
+def canonical(chain: Chain, upto: int | None = None) -> list[Block]:
+    return list(chain.iter_canonical())[1 : None if upto is None else upto + 1]
+
+
+def test_finality_survives_a_branch_whose_state_forgot_it() -> None:
+    """Issue 9: #3 final on A; a longer branch forking at #3 without the votes wins (its state
+    says nothing is final); a branch forking at #2 must still be refused."""
+    (ours,) = chains(1, VOTE_RULES)
+    for block in branch([], "---FF", tag=0):
+        ours.import_block(block)
+    a3 = ours.get_block_by_number(3)
+    assert ours.finalized == a3.header
+
+    for block in branch(canonical(ours, 3), "----", tag=1):  # forks at #3: contains it
+        ours.import_block(block)
+    assert ours.head.number == 7 and ours.state().chain.finalized == 0
+    assert ours.finalized == a3.header  # the node still knows #3 is final
+
+    late = branch(canonical(ours, 2), "------", tag=2)  # forks at #2: would revert #3
+    assert_refused(
+        ours, late[0], "^block #3 conflicts with finalized block #3$", ConflictsWithFinalized
+    )
+    for block in late[1:]:
+        with pytest.raises(UnknownParent):  # its branch was never stored
+            ours.import_block(block)
+    assert ours.get_block_by_number(3) == a3
+    assert Chain(ours.db, ours.rules).finalized == a3.header  # persisted
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.text("F-", min_size=1, max_size=5)), min_size=1, max_size=8
+    )
+)
+def test_no_sequence_of_branches_reverts_a_final_block(forks: list[tuple[int, str]]) -> None:
+    """Competing branches with and without finalizing votes, forking anywhere below the head:
+    once a block is final it stays canonical, and the finalized block only moves up."""
+    (ours,) = chains(1, VOTE_RULES)
+    ever_final: dict[int, bytes] = {}
+    for tag, (depth, votes) in enumerate(forks):
+        fork = max(0, ours.head.number - depth)
+        for block in branch(canonical(ours, fork), votes, tag):
+            before = ours.finalized.number
+            with contextlib.suppress(ConflictsWithFinalized, BlockAlreadyKnown, UnknownParent):
+                ours.import_block(block)
+            assert ours.finalized.number >= before
+            ever_final[ours.finalized.number] = ours.finalized.hash
+            for number, block_hash in ever_final.items():
+                assert ours.get_canonical_hash(number) == block_hash
+    assert Chain(ours.db, ours.rules).finalized == ours.finalized

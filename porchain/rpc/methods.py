@@ -30,7 +30,7 @@ class PorApi:
             block, self.chain.rules, state.chain.genesis_time_ms, state.params.slot_ms, full=full
         )
         out["pool_id"] = state.block_pool_id(block.number) or None
-        out["finalized"] = block.number <= state.chain.finalized
+        out["finalized"] = self.chain.is_finalized(block)
         return out
 
     def por_chainId(self) -> int:
