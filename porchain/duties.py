@@ -110,11 +110,14 @@ class BeaconDuty:
 MIN_ENCUMBER = 10**9  # 1 REP: smaller rewards wait for the next epoch
 
 
-def encumber_due(state: State, address: bytes, slot: int, pending: list[Transaction]) -> int:
-    """Free REP to encumber at `slot` (0: nothing to do)."""
+def encumber_due(
+    state: State, address: bytes, slot: int, pending: list[Transaction], rules: Rules
+) -> int:
+    """Free REP to encumber at `slot` (0: nothing to do). Votes still pending take their stakes
+    from free REP first, so what they will take is left free."""
     if slot % state.params.epoch_slots or any(tx.kind == TxKind.ENCUMBER for tx in pending):
         return 0
-    free = state.account(address).rep
+    free = state.account(address).rep - pending_vote_stake(pending, rules)
     return free if free >= MIN_ENCUMBER else 0
 
 

@@ -290,7 +290,9 @@ class Node:
     def encumber_earnings(self, slot: int) -> None:
         assert self.key is not None
         pending = self.mempool.pending_from(self.key.address)
-        amount = encumber_due(self.pending_state(), self.key.address, slot, pending)
+        amount = encumber_due(
+            self.pending_state(), self.key.address, slot, pending, self.chain.rules
+        )
         if amount:
             self._send_duty(TxKind.ENCUMBER, Amount(amount).to_rlp())
 

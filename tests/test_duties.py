@@ -9,8 +9,9 @@ import trio
 from porchain.builder import build_block
 from porchain.chain import Chain
 from porchain.clock import SlotClock
-from porchain.consensus.pools import AGAINST, FOR
+from porchain.consensus.pools import AGAINST, FOR, Vote
 from porchain.consensus.slots import scheduled_producer
+from porchain.duties import encumber_due, sign_duty
 from porchain.node import Node, NodeConfig
 from porchain.types.transactions import Transaction, TxKind
 from tests.factories import GENESIS_TIME_MS, KEYS, make_genesis, new_chain, transfer
@@ -155,3 +156,13 @@ async def test_earned_rep_is_encumbered_at_the_start_of_an_epoch(
     (tx,) = node.mempool.pending_from(ME.address)
     assert tx.kind == TxKind.ENCUMBER
     assert chain.rules.handler(TxKind.ENCUMBER).decode(tx.payload).amount == 5 * 10**9
+
+
+def test_encumbering_leaves_free_what_pending_votes_will_stake() -> None:
+    """A vote takes its stake from free REP first: encumbering all of it would make the
+    ENCUMBER fail once the vote is applied before it."""
+    chain = new_chain(make_genesis({ME: {"balance": "1000", "rep_encumbered": "100", "rep": "5"}}))
+    state = chain.state()
+    vote = sign_duty(ME, state, 0, TxKind.VOTE, Vote(1, FOR, 2 * 10**9).to_rlp())
+    assert encumber_due(state, ME.address, 4, [], chain.rules) == 5 * 10**9
+    assert encumber_due(state, ME.address, 4, [vote], chain.rules) == 3 * 10**9
