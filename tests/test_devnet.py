@@ -446,6 +446,28 @@ def test_node_command_joins_every_other_node(tmp_path: Path) -> None:
     assert "--max-peers" not in node_command(devnet, "a")
 
 
+def test_porchain_runs_from_a_directory_holding_a_porchain_folder(tmp_path: Path) -> None:
+    """A checkout's parent: `python -m porchain` put its `porchain/` folder in place of the
+    package (`ImportError: cannot import name '__version__'`), and so did every devnet node."""
+    checkout = tmp_path / "porchain"
+    (checkout / "porchain").mkdir(parents=True)
+    (checkout / "porchain" / "__init__.py").write_text("raise ImportError('the fake one')\n")
+    (checkout / "pyproject.toml").write_text("")
+    devnet = create_devnet(tmp_path / "dn", small_manifest())
+    # a node's own interpreter line, from a folder that is a (fake) package itself, too
+    node_python = node_command(devnet, "node1")[: node_command(devnet, "node1").index("--datadir")]
+    for cwd, cmd in (
+        (tmp_path, [sys.executable, "-m", "porchain"]),
+        (tmp_path, node_python),
+        (checkout, node_python),
+    ):
+        done = subprocess.run(
+            [*cmd, "--version"], cwd=cwd, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("porchain, version")
+
+
 @pytest.fixture
 def sleepers() -> Iterator[list[subprocess.Popen[bytes]]]:
     """Stand-in node processes; every one is killed when the test ends."""

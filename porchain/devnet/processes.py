@@ -8,7 +8,10 @@ it still runs with that node's data directory, so a recycled pid is never killed
 
 A node counts as ready only once its RPC port answers as that node (`identity.ask`): before a
 start the ports are checked free, and an answer from another network during the start (a race
-the check cannot close) fails the start with one line instead of being taken for our node."""
+the check cannot close) fails the start with one line instead of being taken for our node.
+Nodes run as `python -P -m porchain` in their own data directory, so a `porchain/` folder in the
+caller's working directory (a checkout's parent) cannot shadow the installed package.
+"""
 
 from __future__ import annotations
 
@@ -53,6 +56,7 @@ def node_command(devnet: Devnet, name: str) -> list[str]:
     node, spec = devnet.node(name), devnet.manifest.node(name)
     cmd = [
         sys.executable,
+        "-P",  # no working directory on sys.path: a `porchain/` folder there would shadow us
         "-m",
         "porchain",
         "--datadir",
@@ -139,6 +143,7 @@ class Supervisor:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
+                    cwd=self.devnet.datadir(name),
                     env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 )
             self._children[name] = child
