@@ -3,6 +3,7 @@ status collection against fake and absent nodes, the perturbation scheduler, the
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -12,14 +13,17 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from porchain.chain import Chain
+from porchain.cli.devnet_view import chain_lines, status_view
 from porchain.cli.main import cli
 from porchain.composition import default_rules
 from porchain.crypto.keys import PrivateKey
@@ -54,7 +58,7 @@ from porchain.devnet.processes import (
     node_command,
     process_state,
 )
-from porchain.devnet.status import collect_status
+from porchain.devnet.status import DevnetStatus, collect_status
 from porchain.genesis import Genesis
 from porchain.units import parse_amount
 from tests.procs import wait_for
@@ -442,6 +446,28 @@ def test_node_command_joins_every_other_node(tmp_path: Path) -> None:
     assert "--max-peers" not in node_command(devnet, "a")
 
 
+def test_porchain_runs_from_a_directory_holding_a_porchain_folder(tmp_path: Path) -> None:
+    """A checkout's parent: `python -m porchain` put its `porchain/` folder in place of the
+    package (`ImportError: cannot import name '__version__'`), and so did every devnet node."""
+    checkout = tmp_path / "porchain"
+    (checkout / "porchain").mkdir(parents=True)
+    (checkout / "porchain" / "__init__.py").write_text("raise ImportError('the fake one')\n")
+    (checkout / "pyproject.toml").write_text("")
+    devnet = create_devnet(tmp_path / "dn", small_manifest())
+    # a node's own interpreter line, from a folder that is a (fake) package itself, too
+    node_python = node_command(devnet, "node1")[: node_command(devnet, "node1").index("--datadir")]
+    for cwd, cmd in (
+        (tmp_path, [sys.executable, "-m", "porchain"]),
+        (tmp_path, node_python),
+        (checkout, node_python),
+    ):
+        done = subprocess.run(
+            [*cmd, "--version"], cwd=cwd, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("porchain, version")
+
+
 @pytest.fixture
 def sleepers() -> Iterator[list[subprocess.Popen[bytes]]]:
     """Stand-in node processes; every one is killed when the test ends."""
@@ -520,9 +546,10 @@ class FakeNode(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def fake_node() -> Iterator[int]:
-    server = HTTPServer(("127.0.0.1", 0), FakeNode)
+@contextmanager
+def serving_fake_node(port: int = 0) -> Iterator[int]:
+    """A FakeNode on the port (0: any free one); its port."""
+    server = HTTPServer(("127.0.0.1", port), FakeNode)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -530,6 +557,12 @@ def fake_node() -> Iterator[int]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def fake_node() -> Iterator[int]:
+    with serving_fake_node() as port:
+        yield port
 
 
 def fake_devnet(root: Path, rpc_ports: list[int]) -> Devnet:
@@ -540,7 +573,10 @@ def fake_devnet(root: Path, rpc_ports: list[int]) -> Devnet:
     manifest = parse_manifest(
         {"name": "fake", "node": [{"name": n.name} for n in nodes]}, source="m"
     )
-    return Devnet(root, manifest, nodes, {"alice": "0x" + "aa" * 20}, 0)
+    accounts = {"alice": "0x" + "aa" * 20}
+    genesis = layout.build_genesis(manifest, nodes, accounts, 0)
+    (root / "genesis.json").write_text(json.dumps(genesis.to_json()))
+    return Devnet(root, manifest, nodes, accounts, 0)
 
 
 def test_status_of_absent_nodes(tmp_path: Path) -> None:
@@ -561,20 +597,29 @@ def test_status_of_absent_nodes(tmp_path: Path) -> None:
     assert data["nodes"][1]["pid"] is None and data["nodes"][1]["alive"] is False
 
 
-def test_status_from_fake_nodes(tmp_path: Path, fake_node: int) -> None:
-    FakeNode.answers = {
+def node_answers(devnet: Devnet, name: str, **info: Any) -> dict[str, Any]:
+    """What a node of `devnet` answers to the status's questions, at height 7."""
+    return {
         "por_nodeInfo": {
+            "chain_id": 1337,
+            "genesis_hash": devnet.genesis_hash,
             "head": {"number": 7, "hash": "0x07", "slot": 9},
             "finalized": {"number": 4, "hash": "0x04"},
+            **info,
         },
-        "net_peerCount": 3,
+        "net_nodeInfo": {"node_id": devnet.node(name).node_id, "peers": 3},
+        "por_blockNumber": 7,
         "por_getSchedule": [
             {"slot": 10, "epoch": 2, "start_ms": 0, "producer": "0x" + "02" * 20},
             {"slot": 11, "epoch": 2, "start_ms": 0, "producer": "0x" + "99" * 20},
         ],
         "por_listPools": [{"id": 1}, {"id": 2}],
     }
+
+
+def test_status_from_fake_nodes(tmp_path: Path, fake_node: int) -> None:
     devnet = fake_devnet(tmp_path, [fake_node, fake_node])
+    FakeNode.answers = node_answers(devnet, "node1")
     states = {"node1": ProcState(11, RUNNING), "node2": ProcState(12, PAUSED)}
     status = collect_status(devnet, states, controller_pid=99)
     node1, node2 = status.nodes
@@ -597,9 +642,36 @@ def test_status_from_fake_nodes(tmp_path: Path, fake_node: int) -> None:
         "tx transfer alice 1.5 --from alice --wait"
     )
 
-    del FakeNode.answers["net_peerCount"]  # a node without the method: peers unknown, no error
-    status = collect_status(devnet, states)
-    assert status.nodes[0].peers is None and status.nodes[0].error is None
+
+def test_status_never_shows_another_network_as_a_node(tmp_path: Path, fake_node: int) -> None:
+    """node1's port answers for a network of another genesis: no height, no producers, not up."""
+    devnet = fake_devnet(tmp_path, [fake_node, pick_ports(1, 0)[0]])
+    other = "0x" + "5e" * 32
+    FakeNode.answers = node_answers(devnet, "node1", genesis_hash=other, chain_id=7)
+    for state in (RUNNING, DOWN):  # our process starting, or dead of `Address already in use`
+        status = collect_status(devnet, {"node1": ProcState(11, state)})
+        node1 = status.nodes[0]
+        assert node1.foreign == (
+            f"port {fake_node} answers for another network (genesis 0x5e5e5e5e.., chain 7), "
+            "not devnet fake"
+        )
+        assert (node1.height, node1.finalized, node1.peers, node1.up) == (None, None, None, False)
+        assert status.next_producers == [] and status.open_pools is None
+        assert "0/2 nodes up" in chain_lines(status).plain
+        assert node1.foreign in status_text(status)
+        assert status.to_json()["nodes"][0]["up"] is False
+
+    # our genesis, but another node's identity on node1's port: not node1 either
+    FakeNode.answers = node_answers(devnet, "node2")
+    node1 = collect_status(devnet, {"node1": ProcState(11, RUNNING)}).nodes[0]
+    assert node1.foreign == f"port {fake_node} answers as node2, not node1"
+    assert node1.height is None and not node1.up
+
+
+def status_text(status: DevnetStatus) -> str:
+    console = Console(width=400, file=io.StringIO())
+    console.print(status_view(status))
+    return console.file.getvalue()  # type: ignore[attr-defined]
 
 
 # -- perturbations -----------------------------------------------------------------------------
@@ -768,3 +840,81 @@ def test_dir_is_also_accepted_after_the_command(tmp_path: Path, created: Devnet)
     )
     assert result.exit_code == 0, result.output
     assert created.nodes[0].rpc_url in result.output
+
+
+# -- another network on a devnet's ports ------------------------------------------------------
+
+FOREIGN_GENESIS = "0x" + "5e" * 32
+
+
+def foreign_line(devnet: Devnet, port: int) -> str:
+    return (
+        f"port {port} answers for another network (genesis 0x5e5e5e5e.., chain 7), "
+        f"not devnet {devnet.manifest.name}"
+    )
+
+
+def test_up_refuses_a_port_another_network_answers_on(created: Devnet) -> None:
+    """The bug: `up` printed `2/2 nodes up` with the other network's height and exit code 0."""
+    port = created.node("node2").rpc_port
+    FakeNode.answers = node_answers(created, "node2", genesis_hash=FOREIGN_GENESIS, chain_id=7)
+    with serving_fake_node(port):
+        result = devnet_cli(created.root, "up", "--detach")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        f"Error: cannot start node2: {foreign_line(created, port)}; "
+        "stop that first, or run this devnet from another --dir"
+    )
+    assert "nodes up" not in result.output and "started" not in result.output
+    assert Supervisor(created).states() == {n: ProcState(None, DOWN) for n in created.node_names}
+    assert not any(created.pid_file(n).exists() for n in created.node_names)
+
+
+def test_up_refuses_a_p2p_port_in_use(created: Devnet) -> None:
+    port = created.node("node1").p2p_port
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        with pytest.raises(DevnetError) as refused:
+            Supervisor(created).check_ports(created.node_names)
+    assert str(refused.value) == (
+        f"cannot start node1: its P2P port {port} is in use by another program; "
+        "stop that first, or run this devnet from another --dir"
+    )
+
+
+def test_start_fails_when_another_network_answers_first(
+    created: Devnet, sleepers: list[subprocess.Popen[bytes]]
+) -> None:
+    """The race the port check cannot close: the port taken after the check, answered by another
+    network while our node is still starting (it will die of `Address already in use`)."""
+    start_sleeper(created, "node1", sleepers)  # our node process, alive, not serving yet
+    port = created.node("node1").rpc_port
+    FakeNode.answers = node_answers(created, "node1", genesis_hash=FOREIGN_GENESIS, chain_id=7)
+    supervisor = Supervisor(created)
+    with serving_fake_node(port), pytest.raises(DevnetError) as failed:
+        supervisor.wait_ready(["node1"], timeout=30)
+    assert str(failed.value) == (
+        f"node1 did not start: {foreign_line(created, port)} (see `porchain devnet logs node1`)"
+    )
+    # and our genesis with our node's id is node1 answering: ready
+    FakeNode.answers = node_answers(created, "node1")
+    with serving_fake_node(port):
+        supervisor.wait_ready(["node1"], timeout=30)
+
+
+def test_a_restart_perturbation_on_a_taken_port_fails_and_the_run_goes_on(
+    created: Devnet,
+) -> None:
+    port = created.node("node1").p2p_port
+    restart = Perturbation("restart", at_time=0.0, nodes=("node1",))
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        outcome = Perturber(created, Supervisor(created)).apply(restart)
+    assert outcome.failed
+    assert outcome.lines == [
+        f"node1: not restarted: cannot start node1: its P2P port {port} is in use by another "
+        "program; stop that first, or run this devnet from another --dir"
+    ]
+    assert not created.pid_file("node1").exists()

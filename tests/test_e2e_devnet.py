@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from porchain.devnet.layout import Devnet, create_devnet
+from porchain.devnet.manifest import default_manifest
 from porchain.devnet.processes import DOWN, process_state
 from porchain.rpc.client import RPCClient
 from porchain.units import parse_amount
@@ -292,3 +294,54 @@ def test_foreground_partition_heals_into_one_chain(devnet_root: Path, tmp_path: 
         assert controller.wait(timeout=DEADLINE_SECONDS) == 0
     assert "stopped 4 node(s)" in output.read_text()
     wait_for(lambda: all(gone(pid) for pid in pids), "every node process gone", 10)
+
+
+def test_devnet_starts_from_a_checkouts_parent_and_refuses_another_networks_port(
+    devnet_root: Path, tmp_path: Path
+) -> None:
+    """Two defects of one report: nodes died of `ImportError: cannot import name '__version__'`
+    when started from a directory holding a `porchain/` checkout; and a devnet whose stored RPC
+    port another network had taken said `1/1 nodes up` with that network's height, exit 0."""
+    parent = tmp_path / "src"
+    (parent / "porchain" / "porchain").mkdir(parents=True)
+    (parent / "porchain" / "pyproject.toml").write_text("")
+    (parent / "porchain" / "porchain" / "__init__.py").write_text("raise ImportError('fake')\n")
+    up = subprocess.run(
+        devnet_cmd(devnet_root, "up", "-n", "1", "--preset", "minimal", "--detach", "-o", "json"),
+        cwd=parent,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=2 * DEADLINE_SECONDS,
+    )
+    assert up.returncode == 0, up.stderr
+    ours = json.loads(up.stdout)["nodes"][0]
+    assert ours["up"] and ours["height"] is not None
+
+    # another devnet whose stored RPC port is now the running one's
+    other_root = tmp_path / "other"
+    create_devnet(other_root, default_manifest(1, "minimal"))
+    stored = json.loads((other_root / "devnet.json").read_text())
+    port = int(ours["rpc"].rpartition(":")[2])
+    stored["nodes"][0]["rpc_port"] = port
+    (other_root / "devnet.json").write_text(json.dumps(stored))
+    try:
+        refused = subprocess.run(
+            devnet_cmd(other_root, "up", "--detach"),
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=2 * DEADLINE_SECONDS,
+        )
+        assert refused.returncode == 1
+        running_genesis = Devnet.load(devnet_root).genesis_hash
+        assert refused.stderr.splitlines()[-1].startswith(
+            f"Error: cannot start node1: port {port} answers for another network "
+            f"(genesis {running_genesis[:10]}.., chain 1337), not devnet "
+        )
+        assert "nodes up" not in refused.stdout + refused.stderr
+        assert not any(node["alive"] for node in nodes(other_root).values())
+    finally:
+        subprocess.run(devnet_cmd(other_root, "down"), capture_output=True, timeout=120)
+        kill_leftovers(other_root)
+    assert nodes(devnet_root)["node1"]["up"]  # the running devnet is untouched

@@ -178,14 +178,31 @@ def requested_manifest(
     return default_manifest(nodes or DEFAULT_NODES, preset or "devnet")
 
 
-def start_dead_nodes(devnet_: Devnet, supervisor: Supervisor) -> list[str]:
-    started = []
-    for name in devnet_.node_names:
+def start_dead_nodes(
+    devnet_: Devnet, supervisor: Supervisor, names: list[str], started: list[str] | None = None
+) -> list[str]:
+    """Start those of `names` that are down, none if one's port is taken; their names, also
+    appended to `started` as each starts (what to stop if a later one fails)."""
+    supervisor.check_ports(names)
+    started = [] if started is None else started
+    for name in names:
         if not supervisor.state(name).alive:
             pid = supervisor.start(name)
             note(f"started {name} (pid {pid}, rpc {devnet_.node(name).rpc_url})")
             started.append(name)
     return started
+
+
+def start_and_wait(devnet_: Devnet, supervisor: Supervisor, names: list[str]) -> None:
+    """Start the nodes that are down and wait until each answers as itself; on any failure stop
+    the ones started, so no half-started devnet is left behind."""
+    started: list[str] = []
+    try:
+        start_dead_nodes(devnet_, supervisor, names, started)
+        supervisor.wait_ready(names)
+    except BaseException:
+        supervisor.stop(started)
+        raise
 
 
 def up_detached(devnet_: Devnet, supervisor: Supervisor, output: str) -> None:
@@ -194,12 +211,7 @@ def up_detached(devnet_: Devnet, supervisor: Supervisor, output: str) -> None:
             f"not running the manifest's {len(devnet_.manifest.perturbations)} perturbation(s): "
             "they need the controller of a foreground `porchain devnet up`"
         )
-    started = start_dead_nodes(devnet_, supervisor)
-    try:
-        supervisor.wait_ready(devnet_.node_names)
-    except BaseException:
-        supervisor.stop(started)  # leave no half-started devnet behind
-        raise
+    start_and_wait(devnet_, supervisor, devnet_.node_names)
     print_status(output, current_status(devnet_, supervisor))
 
 
@@ -207,7 +219,7 @@ def up_foreground(devnet_: Devnet, supervisor: Supervisor) -> None:
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `devnet down` stops us cleanly
     write_controller_file(devnet_)
     try:
-        start_dead_nodes(devnet_, supervisor)
+        start_dead_nodes(devnet_, supervisor, devnet_.node_names)
         with console.status("waiting for every node's RPC..."):
             supervisor.wait_ready(devnet_.node_names)
         with ForegroundView(console) as view:
@@ -275,9 +287,7 @@ def devnet_restart(ctx: click.Context, names: tuple[str, ...], output: str) -> N
         devnet_.node(name)  # refuse unknown names before touching anything
     supervisor = Supervisor(devnet_)
     supervisor.stop(names)
-    for name in names:
-        note(f"started {name} (pid {supervisor.start(name)})")
-    supervisor.wait_ready(names)
+    start_and_wait(devnet_, supervisor, list(names))
     print_status(output, current_status(devnet_, supervisor))
 
 

@@ -47,6 +47,8 @@ def nodes_table(status: DevnetStatus) -> Table:
 
 
 def _note(node: NodeStatus) -> str:
+    if node.foreign:
+        return node.foreign  # whole: the port and the network are what the user needs
     if node.error:
         return node.error if len(node.error) < 60 else node.error[:57] + "..."
     return ""
@@ -57,7 +59,7 @@ def chain_lines(status: DevnetStatus) -> Text:
         f"{entry['node'] or entry['producer'][:10]}@{entry['slot']}"
         for entry in status.next_producers[:PRODUCERS_SHOWN]
     )
-    up = sum(node.alive for node in status.nodes)
+    up = sum(node.up for node in status.nodes)
     lines = [
         f"devnet {status.name} ({status.preset}, chain {status.chain_id}): "
         f"{up}/{len(status.nodes)} nodes up, in {status.dir}",
@@ -120,7 +122,9 @@ def summary_line(status: DevnetStatus) -> str:
     """The devnet in one line, for logs: each node's height/finalized/peers, or its state."""
     parts = []
     for node in status.nodes:
-        if node.height is None:
+        if node.foreign:
+            parts.append(f"{node.name}=foreign({node.foreign})")
+        elif node.height is None:
             parts.append(f"{node.name}={node.state}")
         else:
             parts.append(f"{node.name}=#{node.height}/{node.finalized}/{_cell(node.peers)}p")

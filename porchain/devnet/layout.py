@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,14 @@ from porchain.composition import default_rules
 from porchain.crypto.keys import to_checksum_address
 from porchain.crypto.keystore import Keystore
 from porchain.db.level import LevelDB
+from porchain.db.memory import MemoryDB
 from porchain.devnet.errors import DevnetError
 from porchain.devnet.manifest import Manifest, default_manifest, parse_manifest
+from porchain.errors import PorchainError
 from porchain.genesis import Genesis
 from porchain.net.identity import NODE_KEY_FILE, load_node_key
+from porchain.state.lthash import LtHash
+from porchain.state.state import State
 from porchain.units import format_amount
 
 DEFAULT_DEVNET_DIR = Path("~/.porchain/devnet").expanduser()
@@ -113,6 +118,18 @@ class Devnet:
     @property
     def genesis_file(self) -> Path:
         return self.root / "genesis.json"
+
+    @cached_property
+    def genesis_hash(self) -> str:
+        """0x-hex, as `por_nodeInfo` gives it: how a node of this devnet is told from another
+        network's on the same port. Built as `Chain.initialize` builds the genesis block."""
+        try:
+            genesis = Genesis.load(self.genesis_file)
+        except PorchainError as exc:
+            raise DevnetError(f"the devnet's genesis: {exc}") from None
+        state = State(MemoryDB(), LtHash())
+        genesis.build_state(state)
+        return "0x" + genesis.header(state.root()).hash.hex()
 
     # -- lookups -----------------------------------------------------------------------------
 

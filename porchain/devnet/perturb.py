@@ -144,7 +144,11 @@ class Perturber:
             if self.supervisor.state(name).alive:
                 self.supervisor.stop([name])
                 out.note(f"{name}: stopped")
-            pid = self.supervisor.start(name)
+            try:
+                pid = self.supervisor.start(name)
+            except DevnetError as exc:  # its port taken meanwhile: said, and the run goes on
+                out.fail(f"{name}: not restarted: {exc}")
+                continue
             try:
                 self.supervisor.wait_ready([name])
             except DevnetError as exc:  # reported, and the run goes on (see the module doc)

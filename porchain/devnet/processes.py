@@ -5,6 +5,12 @@ which then stops the nodes itself with SIGTERM (a clean stop: head and databases
 SIGKILL only after a deadline or a second Ctrl-C. Pids live in `<node>/node.pid`, so `devnet
 down` finds nodes started by another command; before signalling a pid we check (on Linux) that
 it still runs with that node's data directory, so a recycled pid is never killed.
+
+A node counts as ready only once its RPC port answers as that node (`identity.ask`): before a
+start the ports are checked free, and an answer from another network during the start (a race
+the check cannot close) fails the start with one line instead of being taken for our node.
+Nodes run as `python -P -m porchain` in their own data directory, so a `porchain/` folder in the
+caller's working directory (a checkout's parent) cannot shadow the installed package.
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ from datetime import datetime
 from pathlib import Path
 
 from porchain.devnet.errors import DevnetError
-from porchain.devnet.layout import LOOPBACK, PRODUCER_KEY, Devnet
-from porchain.rpc.client import RemoteError, RPCClient, RPCClientError
+from porchain.devnet.identity import ask
+from porchain.devnet.layout import LOOPBACK, PRODUCER_KEY, Devnet, port_is_free
+from porchain.rpc.client import RemoteError, RPCClientError
 
 READY_SECONDS = 60.0
 STOP_SECONDS = 20.0
@@ -49,6 +56,7 @@ def node_command(devnet: Devnet, name: str) -> list[str]:
     node, spec = devnet.node(name), devnet.manifest.node(name)
     cmd = [
         sys.executable,
+        "-P",  # no working directory on sys.path: a `porchain/` folder there would shadow us
         "-m",
         "porchain",
         "--datadir",
@@ -122,6 +130,7 @@ class Supervisor:
             if current.alive:
                 assert current.pid is not None
                 return current.pid
+            self.check_ports([name])
             self.devnet.info_file(name).unlink(missing_ok=True)  # stale after a SIGKILL
             log_path = self.devnet.log_file(name)
             with log_path.open("ab") as log:
@@ -134,6 +143,7 @@ class Supervisor:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
+                    cwd=self.devnet.datadir(name),
                     env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 )
             self._children[name] = child
@@ -143,8 +153,32 @@ class Supervisor:
             tmp.replace(pid_file)
             return child.pid
 
+    def check_ports(self, names: Iterable[str]) -> None:
+        """Refuse to start a node whose port another program holds: the node would only die
+        with `Address already in use`. A node running already holds its own ports."""
+        for name in names:
+            if self.state(name).alive:
+                continue
+            node = self.devnet.node(name)
+            for kind, port in (("RPC", node.rpc_port), ("P2P", node.p2p_port)):
+                if not port_is_free(port):
+                    holder = self._rpc_port_holder(name) if kind == "RPC" else None
+                    raise DevnetError(
+                        f"cannot start {name}: "
+                        f"{holder or f'its {kind} port {port} is in use by another program'}; "
+                        "stop that first, or run this devnet from another --dir"
+                    )
+
+    def _rpc_port_holder(self, name: str) -> str | None:
+        try:
+            answer = ask(self.devnet, name, timeout=RPC_PROBE_SECONDS)
+        except (RPCClientError, RemoteError):
+            return None
+        return answer.foreign or f"{name} runs already, in a process whose pid this devnet lost"
+
     def wait_ready(self, names: Iterable[str], *, timeout: float = READY_SECONDS) -> None:
-        """Until every node answers RPC; DevnetError if one exits or the deadline passes."""
+        """Until every node answers RPC as itself; DevnetError if one exits, another network
+        answers in its place, or the deadline passes."""
         waiting = list(names)
         deadline = time.monotonic() + timeout
         while waiting:
@@ -168,11 +202,13 @@ class Supervisor:
 
     def _answers(self, name: str) -> bool:
         try:
-            RPCClient(self.devnet.node(name).rpc_url, timeout=RPC_PROBE_SECONDS).call(
-                "por_blockNumber"
-            )
+            answer = ask(self.devnet, name, timeout=RPC_PROBE_SECONDS)
         except (RPCClientError, RemoteError):
             return False
+        if answer.foreign:
+            raise DevnetError(
+                f"{name} did not start: {answer.foreign} (see `porchain devnet logs {name}`)"
+            )
         return True
 
     def last_log_line(self, name: str) -> str:

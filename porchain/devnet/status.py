@@ -2,8 +2,10 @@
 table show.
 
 Nodes are asked in parallel with a short timeout, so one dead or paused node costs the whole
-table one timeout, not one per node. A node that does not know a method yet (an older node
-without `net_peerCount`) shows the field as unknown instead of failing the status.
+table one timeout, not one per node. What answers on a node's port is shown only once it
+answered as that node (`identity.ask`: our genesis hash, the node's P2P id); another network
+answering there is the node's `foreign` line, never its height, and never counted up. A down
+node's port is asked too (a refused connection costs nothing), to say who holds it.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from porchain.devnet.identity import ask
 from porchain.devnet.layout import ACCOUNT_PASSWORD, Devnet
-from porchain.devnet.processes import DOWN, RUNNING, ProcState
+from porchain.devnet.processes import DOWN, PAUSED, RUNNING, ProcState
 from porchain.rpc.client import RemoteError, RPCClient, RPCClientError
-from porchain.rpc.errors import METHOD_NOT_FOUND
 
 RPC_TIMEOUT_SECONDS = 2.0
 SCHEDULE_SLOTS = 8
@@ -37,13 +39,19 @@ class NodeStatus:
     finalized: int | None = None
     peers: int | None = None
     error: str | None = None
+    foreign: str | None = None  # who answers on the node's RPC port instead of it
 
     @property
     def alive(self) -> bool:
         return self.state != DOWN
 
+    @property
+    def up(self) -> bool:
+        """Its process alive and its port not answering for someone else."""
+        return self.alive and self.foreign is None
+
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "alive": self.alive}
+        return {**asdict(self), "alive": self.alive, "up": self.up}
 
 
 @dataclass
@@ -111,8 +119,9 @@ def collect_status(
         state = states.get(node.name, ProcState(None, DOWN))
         node.state = state.state
         node.pid = state.pid if state.alive else None
+    devnet.genesis_hash  # noqa: B018 (read once here: a damaged genesis is one clear error)
     with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
-        list(pool.map(lambda node: _query_node(node, timeout), nodes))
+        list(pool.map(lambda node: _query_node(devnet, node, timeout), nodes))
     keystore = devnet.accounts_keystore
     status = DevnetStatus(
         name=devnet.manifest.name,
@@ -127,24 +136,28 @@ def collect_status(
         accounts_datadir=str(devnet.accounts_dir),
         controller_pid=controller_pid,
     )
-    source = next((n for n in nodes if n.state == RUNNING and n.error is None), None)
+    source = next((n for n in nodes if n.state == RUNNING and n.height is not None), None)
     if source is not None:
         _query_chain(status, source, devnet.node_by_address(), timeout)
     return status
 
 
-def _query_node(node: NodeStatus, timeout: float) -> None:
-    if node.state != RUNNING:
-        return  # down, or paused: it cannot answer, asking would only cost the timeout
-    client = RPCClient(node.rpc, timeout=timeout)
+def _query_node(devnet: Devnet, node: NodeStatus, timeout: float) -> None:
+    if node.state == PAUSED:
+        return  # it cannot answer: asking would only cost the timeout
     try:
-        info = client.call("por_nodeInfo")
-        node.height = info["head"]["number"]
-        node.head_hash = info["head"]["hash"]
-        node.finalized = info["finalized"]["number"]
-        node.peers = _optional(client, "net_peerCount")
+        answer = ask(devnet, node.name, timeout=timeout)
+        if answer.foreign is not None:
+            node.foreign = answer.foreign
+        elif node.state == RUNNING:
+            info = answer.info
+            node.height = info["head"]["number"]
+            node.head_hash = info["head"]["hash"]
+            node.finalized = info["finalized"]["number"]
+            node.peers = answer.peers
     except (RPCClientError, RemoteError, KeyError, TypeError) as exc:
-        node.error = str(exc) or type(exc).__name__
+        if node.state == RUNNING:  # a down node's free port refuses: nothing to say
+            node.error = str(exc) or type(exc).__name__
 
 
 def _query_chain(
@@ -164,13 +177,3 @@ def _query_chain(
         status.open_pools = len(client.call("por_listPools", "open", MAX_OPEN_POOLS))
     except (RPCClientError, RemoteError, KeyError, TypeError):
         pass  # the node went away between the two queries: the next refresh will tell
-
-
-def _optional(client: RPCClient, method: str, *params: Any) -> Any:
-    """A method the node may not have yet: None instead of an error."""
-    try:
-        return client.call(method, *params)
-    except RemoteError as exc:
-        if exc.code == METHOD_NOT_FOUND:
-            return None
-        raise
