@@ -11,12 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 from eth_account import Account
 
+from porchain.cli.main import cli
 from porchain.crypto.keys import PrivateKey, to_checksum_address
 from porchain.crypto.keystore import (
     KeyEntry,
     Keystore,
+    check_key_file,
     decrypt_key,
     encrypt_key,
     read_key_file,
@@ -163,9 +166,17 @@ def _mutated(keyfile: dict, path: tuple[str, ...], value: object) -> dict:
         (("crypto", "kdfparams", "n"), DELETE, r"missing crypto\.kdfparams\.n"),
         (("crypto", "kdfparams", "n"), "1024", r"crypto\.kdfparams\.n is not a int"),
         (("crypto", "kdfparams", "n"), 1000, "power of two"),
-        (("crypto", "kdfparams", "n"), 2**40, "unreasonably high"),
-        (("crypto", "kdfparams", "dklen"), 16, "dklen must be at least 32"),
-        (("crypto", "kdfparams", "r"), 0, r"crypto\.kdfparams\.r must be positive"),
+        (
+            ("crypto", "kdfparams", "n"),
+            2**40,
+            r"n is 1099511627776, out of bounds: it must be from 2 to",
+        ),
+        (("crypto", "kdfparams", "dklen"), 16, "dklen is 16, out of bounds: it must be 32"),
+        (
+            ("crypto", "kdfparams", "r"),
+            0,
+            r"crypto\.kdfparams\.r is 0, out of bounds: it must be from 1",
+        ),
         (("crypto", "kdfparams"), DELETE, r"missing crypto\.kdfparams"),
         (("crypto", "kdf"), "argon2id", "unsupported kdf 'argon2id'"),
         (("crypto", "kdf"), DELETE, r"missing crypto\.kdf"),
@@ -349,14 +360,288 @@ def test_bad_name_refused(tmp_path: Path, name: str) -> None:
     assert not (tmp_path / "keys").exists()
 
 
-def test_list_skips_and_logs_unparseable_files(
+def test_list_reports_every_skipped_file_and_ignores_hidden_ones(
     key: PrivateKey, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = Keystore(tmp_path)
     good = store.create(PASSWORD, name="good", scrypt_n=FAST_N, key=key)
     (tmp_path / "corrupt.json").write_text("{oops")
     (tmp_path / "notes.txt").write_text("not a key")
+    (tmp_path / ".hidden").write_text("{oops")  # our own temporary files are hidden
+    (tmp_path / "good.json~").write_text("{oops")  # an editor's backup
+    (tmp_path / "subdir").mkdir()
     with caplog.at_level(logging.WARNING, logger="porchain.crypto.keystore"):
         assert store.list() == [good]
-    assert "corrupt.json" in caplog.text
-    assert "notes.txt" not in caplog.text
+    assert "corrupt.json: not valid JSON" in caplog.text
+    assert "notes.txt: not valid JSON" in caplog.text
+    assert ".hidden" not in caplog.text and "~" not in caplog.text
+    assert [(s.name, s.path) for s in store.scan().skipped] == [
+        ("corrupt", tmp_path / "corrupt.json"),
+        ("notes.txt", tmp_path / "notes.txt"),
+    ]
+
+
+# --- bounded KDF parameters ----------------------------------------------------------------
+
+# geth's own test key (go-ethereum accounts/keystore/testdata/keystore, password "foobar"), under
+# the name geth gave it: light scrypt parameters with p=16.
+GETH_FILE_NAME = "UTC--2016-03-22T12-57-55.920751759Z--7ef5a6135f1fd6a02593eedc869c6d41d934aef8"
+GETH_PASSWORD = "foobar"
+GETH_KEYFILE = {
+    "address": "7ef5a6135f1fd6a02593eedc869c6d41d934aef8",
+    "crypto": {
+        "cipher": "aes-128-ctr",
+        "ciphertext": "1d0839166e7a15b9c1333fc865d69858b22df26815ccf601b28219b6192974e1",
+        "cipherparams": {"iv": "8df6caa7ff1b00c4e871f002cb7921ed"},
+        "kdf": "scrypt",
+        "kdfparams": {
+            "dklen": 32,
+            "n": 8,
+            "p": 16,
+            "r": 8,
+            "salt": "e5e6ef3f4ea695f496b643ebd3f75c0aa58ef4070e90c80c5d3fb0241bf1595c",
+        },
+        "mac": "6d16dfde774845e4585357f24bce530528bc69f4f84e1e22880d34fa45c273e5",
+    },
+    "id": "950077c7-71e3-4c44-a4a1-143919141ed4",
+    "version": 3,
+}
+# The PBKDF2 test vector of the Web3 Secret Storage definition (also in geth's testdata).
+PBKDF2_VECTOR = {
+    "crypto": {
+        "cipher": "aes-128-ctr",
+        "cipherparams": {"iv": "6087dab2f9fdbbfaddc31a909735c1e6"},
+        "ciphertext": "5318b4d5bcd28de64ee5559e671353e16f075ecae9f99c7a79a38af5f869aa46",
+        "kdf": "pbkdf2",
+        "kdfparams": {
+            "c": 262144,
+            "dklen": 32,
+            "prf": "hmac-sha256",
+            "salt": "ae3cd4e7013836a3df6bd7241b12db061dbe2c6785853cce422d148a624ce0bd",
+        },
+        "mac": "517ead924a9d0dc3124507e3393d175ce3ff7c1e96529c6c555ce9e51205e9b2",
+    },
+    "id": "3198bc9c-6672-5ab3-d995-4942343ae5b6",
+    "version": 3,
+}
+PBKDF2_VECTOR_SECRET = "7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f5cf6c7514fe9d"
+
+
+def _with_kdfparams(keyfile: dict, **params: object) -> dict:
+    result = copy.deepcopy(keyfile)
+    result["crypto"]["kdfparams"].update(params)
+    return result
+
+
+HOSTILE_SCRYPT = [
+    ({"dklen": 2**40}, r"kdfparams\.dklen is 1099511627776, out of bounds: it must be 32"),
+    ({"dklen": 64}, r"kdfparams\.dklen is 64, out of bounds: it must be 32"),
+    ({"dklen": 2**200}, r"kdfparams\.dklen is a 201-bit number, out of bounds"),
+    ({"n": 2**21}, r"kdfparams\.n is 2097152, out of bounds: it must be from 2 to 1048576"),
+    ({"n": 2, "p": 2**30}, r"kdfparams\.p is 1073741824, out of bounds: it must be from 1 to 16"),
+    ({"n": 2, "r": 2**24}, r"kdfparams\.r is 16777216, out of bounds: it must be from 1 to 16"),
+    # each within its own bound, together 8 times geth's standard work
+    ({"n": 2**20, "r": 16, "p": 1}, r"scrypt work n\*r\*p = 1048576\*16\*1 = 16777216 is over"),
+    ({"n": 2**16, "r": 16, "p": 16}, r"scrypt work .* = 16777216 is over the bound 8388608"),
+    ({"salt": "00" * 65}, r"kdfparams\.salt is 65 bytes, out of bounds: it must be from 8 to 64"),
+    ({"salt": "00" * 4}, r"kdfparams\.salt is 4 bytes, out of bounds"),
+]
+HOSTILE_PBKDF2 = [
+    ({"c": 10**9}, r"kdfparams\.c is 1000000000, out of bounds: it must be from 1 to 4000000"),
+    ({"dklen": 2**30}, r"kdfparams\.dklen is 1073741824, out of bounds: it must be 32"),
+]
+
+
+@pytest.mark.parametrize(
+    "kdf, params, message",
+    [("scrypt", *case) for case in HOSTILE_SCRYPT] + [("pbkdf2", *case) for case in HOSTILE_PBKDF2],
+)
+def test_hostile_kdf_parameters_are_refused_before_any_kdf(
+    keyfile: dict, tmp_path: Path, kdf: str, params: dict, message: str
+) -> None:
+    """Reading the file (no password, no KDF) already refuses it, so listing reports it and
+    unlocking never starts the KDF."""
+    base, password = (keyfile, PASSWORD) if kdf == "scrypt" else (PBKDF2_VECTOR, "testpassword")
+    hostile = _with_kdfparams(base, **params)
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(hostile))
+    with pytest.raises(KeystoreError, match=message):
+        read_key_file(path)
+    with pytest.raises(KeystoreError, match=message):
+        check_key_file(hostile)
+    with pytest.raises(KeystoreError, match=message):
+        decrypt_key(hostile, password)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("ciphertext", "00" * 33, r"crypto\.ciphertext must be 32 bytes, got 33"),
+        ("ciphertext", "00" * 100_000, r"crypto\.ciphertext must be 32 bytes, got 100000"),
+        ("mac", "00" * 31, r"crypto\.mac must be 32 bytes, got 31"),
+        ("cipher", "x" * 10_000, r"unsupported cipher 'xxxxxxx.*\.\.\. \(only aes-128-ctr"),
+    ],
+)
+def test_cipher_fields_have_exact_sizes(
+    keyfile: dict, field: str, value: str, message: str
+) -> None:
+    with pytest.raises(KeystoreError, match=message):
+        decrypt_key(_mutated(keyfile, ("crypto", field), value), PASSWORD)
+
+
+@pytest.mark.parametrize(
+    "n, r, p",
+    [(2**18, 8, 1), (2**12, 8, 6), (2**18, 1, 8), (8, 8, 16)],
+    ids=["geth-standard", "geth-light", "secret-storage-vector", "geth-testdata"],
+)
+def test_parameters_geth_and_eth_account_write_are_within_bounds(
+    keyfile: dict, n: int, r: int, p: int
+) -> None:
+    assert check_key_file(_with_kdfparams(keyfile, n=n, r=r, p=p)).ciphertext == bytes.fromhex(
+        keyfile["crypto"]["ciphertext"]
+    )
+
+
+def test_pbkdf2_test_vector_still_decrypts() -> None:
+    assert decrypt_key(PBKDF2_VECTOR, "testpassword").secret.hex() == PBKDF2_VECTOR_SECRET
+
+
+def test_huge_file_is_refused_before_parsing(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    path.write_text('{"version": 3, "pad": "' + "x" * 70_000 + '"}')
+    with pytest.raises(KeystoreError, match=r"too big for a key file: 70\d{3} bytes"):
+        read_key_file(path)
+
+
+def test_fifo_in_keystore_is_skipped_without_blocking(key: PrivateKey, tmp_path: Path) -> None:
+    store = Keystore(tmp_path)
+    good = store.create(PASSWORD, name="good", scrypt_n=FAST_N, key=key)
+    os.mkfifo(tmp_path / "pipe")
+    scan = store.scan()
+    assert scan.entries == [good]
+    assert [(s.name, s.reason) for s in scan.skipped] == [
+        ("pipe", "cannot read key file: not a regular file")
+    ]
+
+
+# --- geth names, names with spaces, skipped files -------------------------------------------
+
+
+def test_geth_named_file_is_listed_found_and_unlocked(tmp_path: Path) -> None:
+    path = tmp_path / GETH_FILE_NAME
+    path.write_text(json.dumps(GETH_KEYFILE))
+    store = Keystore(tmp_path)
+    address = bytes.fromhex(GETH_KEYFILE["address"])
+    entry = KeyEntry(name=GETH_FILE_NAME, address=address, path=path)
+    assert store.list() == [entry]
+    assert store.find(GETH_FILE_NAME) == entry
+    assert store.find(to_checksum_address(address)) == entry
+    assert store.unlock(to_checksum_address(address), GETH_PASSWORD).address == address
+    assert store.unlock(GETH_FILE_NAME, GETH_PASSWORD).address == address
+
+
+def test_name_with_spaces_is_listed_and_unlocked(key: PrivateKey, tmp_path: Path) -> None:
+    path = tmp_path / "my old key.json"
+    path.write_text(json.dumps(encrypt_key(key, PASSWORD, scrypt_n=FAST_N)))
+    store = Keystore(tmp_path)
+    assert store.list() == [KeyEntry(name="my old key", address=key.address, path=path)]
+    assert store.unlock("my old key", PASSWORD).secret == key.secret
+
+
+def test_unlock_checks_the_address_field_against_the_key(key: PrivateKey, tmp_path: Path) -> None:
+    """A file listed under one address must not unlock another key."""
+    other = PrivateKey.generate()
+    lying = dict(encrypt_key(key, PASSWORD, scrypt_n=FAST_N), address=other.address.hex())
+    (tmp_path / GETH_FILE_NAME).write_text(json.dumps(lying))
+    store = Keystore(tmp_path)
+    assert [e.address for e in store.list()] == [other.address]
+    with pytest.raises(KeystoreError, match="edited or is corrupt"):
+        store.unlock(to_checksum_address(other.address), PASSWORD)
+
+
+def test_finding_a_skipped_file_says_why(keyfile: dict, tmp_path: Path) -> None:
+    (tmp_path / "hostile.json").write_text(json.dumps(_with_kdfparams(keyfile, dklen=2**40)))
+    store = Keystore(tmp_path)
+    with pytest.raises(KeystoreError, match=r"hostile\.json is skipped: .*dklen is 1099511627776"):
+        store.unlock("hostile", PASSWORD)
+    with pytest.raises(KeystoreError, match=r"\(1 files skipped: see porchain keys list\)"):
+        store.find("0x" + "00" * 20)
+
+
+def test_an_address_in_two_files_is_ambiguous(
+    key: PrivateKey, keyfile: dict, tmp_path: Path
+) -> None:
+    (tmp_path / "a.json").write_text(json.dumps(keyfile))
+    (tmp_path / "b").write_text(json.dumps(keyfile))
+    store = Keystore(tmp_path)
+    with pytest.raises(KeystoreError, match=r"matches several key files"):
+        store.find(to_checksum_address(key.address))
+    assert store.find("b").path == tmp_path / "b"
+
+
+def test_create_refuses_a_name_a_geth_style_file_already_has(
+    key: PrivateKey, keyfile: dict, tmp_path: Path
+) -> None:
+    (tmp_path / "k").write_text(json.dumps(keyfile))
+    with pytest.raises(KeystoreError, match="a key named 'k' already exists"):
+        Keystore(tmp_path).create(PASSWORD, name="k", scrypt_n=FAST_N)
+    assert not (tmp_path / "k.json").exists()
+
+
+# --- the CLI -------------------------------------------------------------------------------
+
+
+def _keys_cli(datadir: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--datadir", str(datadir), "keys", *args])
+
+
+@pytest.fixture
+def mixed_datadir(key: PrivateKey, keyfile: dict, tmp_path: Path) -> Path:
+    """A keystore with one porchain key, geth's key under its geth name, and a hostile file."""
+    keystore = tmp_path / "keystore"
+    keystore.mkdir()
+    (keystore / "mine.json").write_text(json.dumps(keyfile))
+    (keystore / GETH_FILE_NAME).write_text(json.dumps(GETH_KEYFILE))
+    (keystore / "evil key.json").write_text(json.dumps(_with_kdfparams(keyfile, p=10**6)))
+    return tmp_path
+
+
+def test_cli_keys_list_warns_about_skipped_files(key: PrivateKey, mixed_datadir: Path) -> None:
+    result = _keys_cli(mixed_datadir, "list")
+    assert result.exit_code == 0, result.output
+    geth_address = to_checksum_address(bytes.fromhex(GETH_KEYFILE["address"]))
+    assert result.stdout.splitlines()[1:] == [
+        f"{GETH_FILE_NAME}  {geth_address}",
+        f"{'mine':<{len(GETH_FILE_NAME)}}  {to_checksum_address(key.address)}",
+    ]
+    assert "evil key" not in result.stdout
+    assert (
+        f"warning: skipped {mixed_datadir / 'keystore' / 'evil key.json'}: key file "
+        "crypto.kdfparams.p is 1000000, out of bounds: it must be from 1 to 16"
+    ) in result.stderr
+
+
+def test_cli_keys_list_json_has_a_skipped_list(key: PrivateKey, mixed_datadir: Path) -> None:
+    result = _keys_cli(mixed_datadir, "list", "-o", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [k["name"] for k in data["keys"]] == [GETH_FILE_NAME, "mine"]
+    assert data["keys"][1]["address"] == to_checksum_address(key.address)
+    assert data["skipped"] == [
+        {
+            "name": "evil key",
+            "path": str(mixed_datadir / "keystore" / "evil key.json"),
+            "reason": "key file crypto.kdfparams.p is 1000000, out of bounds: "
+            "it must be from 1 to 16",
+        }
+    ]
+
+
+def test_cli_keys_show_a_skipped_file_fails_with_the_reason(mixed_datadir: Path) -> None:
+    result = _keys_cli(mixed_datadir, "show", "evil key")
+    assert result.exit_code == 1
+    assert "evil key.json is skipped: key file crypto.kdfparams.p is 1000000" in result.stderr
+    shown = _keys_cli(mixed_datadir, "show", GETH_FILE_NAME, "-o", "json")
+    assert json.loads(shown.stdout)["address"] == to_checksum_address(
+        bytes.fromhex(GETH_KEYFILE["address"])
+    )

@@ -13,10 +13,9 @@ from porchain.cli.common import (
     output_option,
     password_option,
     read_password,
-    table,
 )
 from porchain.crypto.keys import to_checksum_address
-from porchain.crypto.keystore import DEFAULT_SCRYPT_N, KeyEntry
+from porchain.crypto.keystore import DEFAULT_SCRYPT_N, KeyEntry, SkippedFile
 
 LIGHT_SCRYPT_N = 2**12  # for throwaway devnet keys: fast to unlock, weak against brute force
 
@@ -27,6 +26,10 @@ def entry_json(entry: KeyEntry) -> dict[str, str]:
         "address": to_checksum_address(entry.address),
         "path": str(entry.path),
     }
+
+
+def skipped_json(skip: SkippedFile) -> dict[str, str]:
+    return {"name": skip.name, "path": str(skip.path), "reason": skip.reason}
 
 
 @click.group()
@@ -55,16 +58,27 @@ def keys_new(
 @output_option
 @click.pass_context
 def keys_list(ctx: click.Context, output: str) -> None:
-    """List the keys in the keystore."""
-    entries = [entry_json(e) for e in home(ctx).keystore.list()]
+    """List the keys in the keystore, and say why any other file in it is skipped."""
+    scan = home(ctx).keystore.scan()
+    for skip in scan.skipped:
+        click.echo(f"warning: skipped {skip.path}: {skip.reason}", err=True)
+    data = {
+        "keys": [entry_json(e) for e in scan.entries],
+        "skipped": [skipped_json(s) for s in scan.skipped],
+    }
 
-    def render(rows: list[dict[str, str]]) -> None:
-        if not rows:
+    def render(data: dict[str, list[dict[str, str]]]) -> None:
+        if not data["keys"]:
             click.echo(f"no keys in {home(ctx).keystore.directory} (create one: porchain keys new)")
             return
-        table("NAME", "ADDRESS", rows=[[r["name"], r["address"]] for r in rows])
+        # Plain lines, not a table that fits the terminal: a geth file name is 77 characters,
+        # and neither it nor the address may be cut short.
+        width = max(len(row["name"]) for row in data["keys"])
+        click.echo(f"{'NAME':<{width}}  ADDRESS")
+        for row in data["keys"]:
+            click.echo(f"{row['name']:<{width}}  {row['address']}")
 
-    emit(output, entries, render)
+    emit(output, data, render)
 
 
 @keys.command("show")

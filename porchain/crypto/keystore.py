@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import secrets
+import stat
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,25 +24,25 @@ from pathlib import Path
 from typing import Any
 
 from Crypto.Cipher import AES
-from Crypto.Hash import SHA256
-from Crypto.Protocol.KDF import PBKDF2, scrypt
+from Crypto.Protocol.KDF import scrypt
 
 from porchain.crypto.hashing import keccak
+from porchain.crypto.keyfile import (
+    CIPHER,
+    DKLEN,
+    IV_SIZE,
+    KEYSTORE_VERSION,
+    MAX_KEY_FILE_SIZE,
+    check_key_file,
+    parse_address_field,
+)
 from porchain.crypto.keys import PrivateKey, parse_address, to_checksum_address
 from porchain.errors import DecodeError, KeystoreError
 
-KEYSTORE_VERSION = 3
-CIPHER = "aes-128-ctr"
-DKLEN = 32
-IV_SIZE = 16
 SALT_SIZE = 32  # geth's choice; eth-account uses 16, and both read either
 DEFAULT_SCRYPT_N = 2**18  # geth's "standard" cost: about a second and 256 MiB
 SCRYPT_R = 8
 SCRYPT_P = 1
-PBKDF2_PRF = "hmac-sha256"
-# A key file is input: refuse parameters that would exhaust memory or run for hours.
-MAX_SCRYPT_COST = 2**31  # bytes of work memory, 128 * n * r * p
-MAX_PBKDF2_ITERATIONS = 10_000_000
 FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -56,6 +57,21 @@ class KeyEntry:
     name: str
     address: bytes
     path: Path
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file in a Keystore directory that is not a usable key file, and why."""
+
+    name: str
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class KeystoreScan:
+    entries: list[KeyEntry]
+    skipped: list[SkippedFile]
 
 
 def encrypt_key(key: PrivateKey, password: str, *, scrypt_n: int = DEFAULT_SCRYPT_N) -> dict:
@@ -89,34 +105,22 @@ def encrypt_key(key: PrivateKey, password: str, *, scrypt_n: int = DEFAULT_SCRYP
 
 def decrypt_key(keystore: Mapping[str, Any], password: str) -> PrivateKey:
     """The key in a v3 key file; KeystoreError for a wrong password or a malformed file."""
-    crypto = _crypto_section(keystore)
-    version = keystore.get("version")
-    if version != KEYSTORE_VERSION:
-        raise KeystoreError(f"unsupported key file version {version!r} (only 3 is supported)")
-    cipher = _field(crypto, "cipher", str, "crypto")
-    if cipher != CIPHER:
-        raise KeystoreError(f"unsupported cipher {cipher!r} (only {CIPHER} is supported)")
-    iv = _hex_field(_field(crypto, "cipherparams", dict, "crypto"), "iv", "crypto.cipherparams")
-    if len(iv) != IV_SIZE:
-        raise KeystoreError(f"malformed key file: crypto.cipherparams.iv must be {IV_SIZE} bytes")
-    ciphertext = _hex_field(crypto, "ciphertext", "crypto")
-    mac = _hex_field(crypto, "mac", "crypto")
-
-    derived_key = _derive_key(crypto, password)
-    if not hmac.compare_digest(keccak(derived_key[16:32] + ciphertext), mac):
+    sealed = check_key_file(keystore)
+    try:
+        derived_key = sealed.derive(password.encode())
+    except ValueError as exc:  # pycryptodome rejecting a parameter combination
+        raise KeystoreError(f"malformed key file: bad kdf parameters: {exc}") from exc
+    if not hmac.compare_digest(keccak(derived_key[16:32] + sealed.ciphertext), sealed.mac):
         raise KeystoreError("wrong password (MAC mismatch)")
     try:
-        key = PrivateKey(_aes_ctr(derived_key[:16], iv, ciphertext))
+        key = PrivateKey(_aes_ctr(derived_key[:16], sealed.iv, sealed.ciphertext))
     except ValueError as exc:
         raise KeystoreError(f"malformed key file: the decrypted secret is invalid: {exc}") from exc
-
-    if "address" in keystore:
-        address = _parse_address_field(keystore)
-        if address != key.address:
-            raise KeystoreError(
-                f"key file says address {to_checksum_address(address)} but its key is for "
-                f"{to_checksum_address(key.address)}; the file was edited or is corrupt"
-            )
+    if sealed.address is not None and sealed.address != key.address:
+        raise KeystoreError(
+            f"key file says address {to_checksum_address(sealed.address)} but its key is for "
+            f"{to_checksum_address(key.address)}; the file was edited or is corrupt"
+        )
     return key
 
 
@@ -145,26 +149,19 @@ def write_key_file(path: Path, keystore: Mapping[str, Any]) -> None:
 
 
 def read_key_file(path: Path) -> dict:
-    """The parsed contents of a v3 key file (not decrypted)."""
+    """The parsed and checked contents of a v3 key file (not decrypted)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return _load_key_file(path)
     except FileNotFoundError as exc:
         raise KeystoreError(f"no key file at {path}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KeystoreError(f"cannot read key file {path}: {exc}") from exc
-    try:
-        keystore = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise KeystoreError(f"key file {path} is not valid JSON: {exc}") from exc
-    if not isinstance(keystore, dict) or keystore.get("version") != KEYSTORE_VERSION:
-        raise KeystoreError(f"{path} is not a version 3 key file")
-    _crypto_section(keystore)
-    return keystore
+    except KeystoreError as exc:
+        raise KeystoreError(f"{path}: {exc}") from exc
 
 
 class Keystore:
-    """A directory of key files, one `<name>.json` per key."""
+    """A directory of key files: ours are `<name>.json`; any other file holding a v3 key (geth's
+    `UTC--<time>--<address>`, a name with spaces) is a key too, named by its file name."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
@@ -185,9 +182,10 @@ class Keystore:
                 f"invalid key name {name!r}: use 1 to 64 of the characters A-Z a-z 0-9 _ . -"
             )
         path = self.directory / f"{name}.json"
-        if path.exists():
+        scan = self.scan()
+        if path.exists() or any(e.name == name for e in [*scan.entries, *scan.skipped]):
             raise KeystoreError(f"a key named {name!r} already exists in {self.directory}")
-        for entry in self.list():
+        for entry in scan.entries:
             if entry.address == key.address:
                 raise KeystoreError(
                     f"the key for {to_checksum_address(key.address)} is already in "
@@ -197,34 +195,60 @@ class Keystore:
         write_key_file(path, encrypt_key(key, password, scrypt_n=scrypt_n))
         return KeyEntry(name=name, address=key.address, path=path)
 
-    def list(self) -> list[KeyEntry]:
-        """Every readable key file, sorted by name; unreadable ones are logged and skipped."""
+    def scan(self) -> KeystoreScan:
+        """Every key file, and every other file with the reason it is not one, sorted by name.
+        Hidden files (our temporary files among them), `~` backups and directories are ignored,
+        as geth does."""
+        entries: list[KeyEntry] = []
+        skipped: list[SkippedFile] = []
         if not self.directory.is_dir():
-            return []
-        entries = []
-        for path in self.directory.glob("*.json"):
+            return KeystoreScan(entries, skipped)
+        for path in sorted(self.directory.iterdir()):
+            if path.name.startswith(".") or path.name.endswith("~") or path.is_dir():
+                continue
             try:
                 entries.append(_entry(path))
+            except FileNotFoundError:  # a link to nothing, or a file removed meanwhile
+                skipped.append(
+                    SkippedFile(_key_name(path), path, "cannot read key file: no such file")
+                )
             except KeystoreError as exc:
-                log.warning("skipping %s: %s", path, exc)
-        return sorted(entries, key=lambda entry: entry.name)
+                skipped.append(SkippedFile(_key_name(path), path, str(exc)))
+        return KeystoreScan(entries, skipped)
+
+    def list(self) -> list[KeyEntry]:
+        """Every usable key file, sorted by name; the others are logged and skipped."""
+        scan = self.scan()
+        for skip in scan.skipped:
+            log.warning("skipping %s: %s", skip.path, skip.reason)
+        return scan.entries
 
     def find(self, name_or_address: str) -> KeyEntry:
         """The key with this name, or with this 0x-hex address (any case, checksum verified)."""
-        if NAME_PATTERN.fullmatch(name_or_address):
-            path = self.directory / f"{name_or_address}.json"
-            if path.is_file():
-                return _entry(path)
-        try:
-            address = parse_address(name_or_address)
-        except DecodeError as exc:
-            if name_or_address[:2] in ("0x", "0X"):
-                raise KeystoreError(str(exc)) from exc
-        else:
-            for entry in self.list():
-                if entry.address == address:
-                    return entry
-        raise KeystoreError(f"no key named or with address {name_or_address} in {self.directory}")
+        scan = self.scan()
+        by_name = [e for e in scan.entries if e.name == name_or_address]
+        if not by_name:
+            for skip in scan.skipped:
+                if skip.name == name_or_address:
+                    raise KeystoreError(f"key file {skip.path} is skipped: {skip.reason}")
+            try:
+                address = parse_address(name_or_address)
+            except DecodeError as exc:
+                if name_or_address[:2] in ("0x", "0X"):
+                    raise KeystoreError(str(exc)) from exc
+            else:
+                by_name = [e for e in scan.entries if e.address == address]
+        if len(by_name) == 1:
+            return by_name[0]
+        if by_name:
+            files = ", ".join(str(e.path) for e in by_name)
+            raise KeystoreError(f"{name_or_address} matches several key files ({files}): keep one")
+        hint = (
+            f" ({len(scan.skipped)} files skipped: see porchain keys list)" if scan.skipped else ""
+        )
+        raise KeystoreError(
+            f"no key named or with address {name_or_address} in {self.directory}{hint}"
+        )
 
     def unlock(self, name_or_address: str, password: str) -> PrivateKey:
         """Find and decrypt a key; KeystoreError if absent or the password is wrong."""
@@ -242,93 +266,58 @@ class Keystore:
             ) from exc
 
 
+def _key_name(path: Path) -> str:
+    return path.name.removesuffix(".json")
+
+
 def _entry(path: Path) -> KeyEntry:
-    keystore = read_key_file(path)
+    keystore = _load_key_file(path)
     if "address" not in keystore:
-        raise KeystoreError(f"key file {path} has no address field")
-    return KeyEntry(name=path.stem, address=_parse_address_field(keystore), path=path)
+        raise KeystoreError("no address field (porchain needs it to list the key)")
+    return KeyEntry(name=_key_name(path), address=parse_address_field(keystore), path=path)
+
+
+def _load_key_file(path: Path) -> dict:
+    """Read, parse and check a key file, refusing huge and irregular files before reading.
+    KeystoreError messages do not name the file; FileNotFoundError passes through."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise KeystoreError(f"cannot read key file: {exc.strerror or exc}") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise KeystoreError("cannot read key file: not a regular file")
+        if info.st_size > MAX_KEY_FILE_SIZE:
+            raise KeystoreError(
+                f"too big for a key file: {info.st_size} bytes (the limit is {MAX_KEY_FILE_SIZE})"
+            )
+        with os.fdopen(os.dup(fd), "rb") as file:
+            data = file.read(MAX_KEY_FILE_SIZE + 1)  # the file may have grown since fstat
+    except OSError as exc:
+        raise KeystoreError(f"cannot read key file: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+    if len(data) > MAX_KEY_FILE_SIZE:
+        raise KeystoreError(f"too big for a key file (the limit is {MAX_KEY_FILE_SIZE} bytes)")
+    try:
+        keystore = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise KeystoreError(f"cannot read key file: not UTF-8 text ({exc.reason})") from exc
+    except (ValueError, RecursionError) as exc:
+        raise KeystoreError(f"not valid JSON: {exc}") from exc
+    if not isinstance(keystore, dict) or keystore.get("version") != KEYSTORE_VERSION:
+        raise KeystoreError("not a version 3 key file")
+    check_key_file(keystore)
+    return keystore
 
 
 def _aes_ctr(key: bytes, iv: bytes, data: bytes) -> bytes:
     # The whole 16-byte iv is the initial counter block, incremented as one big-endian integer.
     return AES.new(key, AES.MODE_CTR, nonce=b"", initial_value=iv).encrypt(data)
-
-
-def _derive_key(crypto: Mapping[str, Any], password: str) -> bytes:
-    kdf = _field(crypto, "kdf", str, "crypto")
-    if kdf not in ("scrypt", "pbkdf2"):
-        raise KeystoreError(f"unsupported kdf {kdf!r} (supported: scrypt, pbkdf2)")
-    params = _field(crypto, "kdfparams", dict, "crypto")
-    where = "crypto.kdfparams"
-    salt = _hex_field(params, "salt", where)
-    dklen = _int_field(params, "dklen", where)
-    if dklen < DKLEN:
-        raise KeystoreError(f"malformed key file: {where}.dklen must be at least {DKLEN}")
-    try:
-        if kdf == "scrypt":
-            n, r, p = (_int_field(params, name, where) for name in ("n", "r", "p"))
-            if n < 2 or n & (n - 1):
-                raise KeystoreError(f"malformed key file: {where}.n must be a power of two above 1")
-            if 128 * n * r * p > MAX_SCRYPT_COST:
-                raise KeystoreError(f"key file scrypt cost n={n} r={r} p={p} is unreasonably high")
-            return scrypt(password.encode(), salt, dklen, N=n, r=r, p=p)
-        else:
-            prf = _field(params, "prf", str, where)
-            if prf != PBKDF2_PRF:
-                raise KeystoreError(
-                    f"unsupported pbkdf2 prf {prf!r} (only {PBKDF2_PRF} is supported)"
-                )
-            count = _int_field(params, "c", where)
-            if count > MAX_PBKDF2_ITERATIONS:
-                raise KeystoreError(f"key file pbkdf2 iteration count {count} is unreasonably high")
-            return PBKDF2(password.encode(), salt, dklen, count, hmac_hash_module=SHA256)
-    except ValueError as exc:  # pycryptodome rejecting a parameter combination
-        raise KeystoreError(f"malformed key file: bad {kdf} parameters: {exc}") from exc
-
-
-def _crypto_section(keystore: Mapping[str, Any]) -> Mapping[str, Any]:
-    if not isinstance(keystore, Mapping):
-        raise KeystoreError("malformed key file: not a JSON object")
-    crypto = keystore.get("crypto", keystore.get("Crypto"))
-    if crypto is None:
-        raise KeystoreError("malformed key file: missing crypto")
-    if not isinstance(crypto, dict):
-        raise KeystoreError("malformed key file: crypto is not an object")
-    return crypto
-
-
-def _field(section: Mapping[str, Any], name: str, kind: type, where: str) -> Any:
-    if name not in section:
-        raise KeystoreError(f"malformed key file: missing {where}.{name}")
-    value = section[name]
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise KeystoreError(f"malformed key file: {where}.{name} is not a {kind.__name__}")
-    return value
-
-
-def _int_field(section: Mapping[str, Any], name: str, where: str) -> int:
-    value = _field(section, name, int, where)
-    if value < 1:
-        raise KeystoreError(f"malformed key file: {where}.{name} must be positive")
-    return value
-
-
-def _hex_field(section: Mapping[str, Any], name: str, where: str) -> bytes:
-    text = _field(section, name, str, where)
-    try:
-        return bytes.fromhex(text.removeprefix("0x"))
-    except ValueError as exc:
-        raise KeystoreError(f"malformed key file: {where}.{name} is not hex") from exc
-
-
-def _parse_address_field(keystore: Mapping[str, Any]) -> bytes:
-    value = keystore["address"]
-    if not isinstance(value, str):
-        raise KeystoreError("malformed key file: address is not a string")
-    try:
-        return parse_address(value)
-    except DecodeError as exc:
-        raise KeystoreError(f"malformed key file: {exc}") from exc
 
 
 def _fsync_directory(directory: Path) -> None:
