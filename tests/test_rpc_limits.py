@@ -194,7 +194,7 @@ async def test_deep_params_under_the_parser_limit_are_invalid_params(
     assert error["code"] == errors.INVALID_PARAMS and len(error["message"]) < 200
 
 
-WEIRD = [None, True, -1, 0, 2**70, 1.5, "", "0x", "x" * 300, [], [1], {}, {"a": [1]}]
+WEIRD = [None, True, -1, 0, 1, 2**70, 1.5, "", "0x", "x" * 300, [], [1], {}, {"a": [1]}]
 
 
 async def test_no_parameter_makes_an_internal_error(nursery: trio.Nursery) -> None:
@@ -204,7 +204,7 @@ async def test_no_parameter_makes_an_internal_error(nursery: trio.Nursery) -> No
     for name in sorted(dispatcher.routes):
         for position in range(3):
             for value in WEIRD:
-                params = ["0x" + "00" * 20] * position + [value]
+                params: list[Any] = ["0x" + "00" * 20] * position + [value]
                 answer = await client.request(name, *params)
                 code = answer.get("error", {}).get("code")
                 assert code != errors.INTERNAL_ERROR, (name, params, answer)

@@ -23,12 +23,11 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from porchain.chain import Chain
-from porchain.db.abc import Database
 from porchain.errors import DecodeError, InvalidTransaction, MempoolFull
 from porchain.rpc import errors
 from porchain.rpc.errors import RPCError
 from porchain.rpc.limits import RPCLimits
-from porchain.rpc.view import Offload, ReadView, runs_on_loop
+from porchain.rpc.view import ClockAt, Offload, ReadView, runs_on_loop
 
 if TYPE_CHECKING:
     from porchain.node import Node
@@ -155,8 +154,8 @@ class Dispatcher:
         if not route.on_loop:
             api = route.api
 
-            def off_loop(chain: Chain) -> Any:
-                return getattr(api(ReadView(self.node, chain)), method)(*args, **kwargs)
+            def off_loop(chain: Chain, clock: ClockAt) -> Any:
+                return getattr(api(ReadView(self.node, chain, clock)), method)(*args, **kwargs)
 
             return await self._in_worker(request_id, notification, method, off_loop)
         try:
@@ -166,7 +165,10 @@ class Dispatcher:
                 None if notification else _dump(_error(request_id, exc.code, exc.message, exc.data))
             )
         if isinstance(result, Offload):
-            return await self._in_worker(request_id, notification, method, result.finish)
+            finish = result.finish
+            return await self._in_worker(
+                request_id, notification, method, lambda chain, _: finish(chain)
+            )
         return self._encode(request_id, notification, method, lambda: result)
 
     def _check(self, request: Any) -> tuple[Any, str, list[Any], dict[str, Any]]:
@@ -193,20 +195,27 @@ class Dispatcher:
         return request_id, method, list(bound.args), dict(bound.kwargs)
 
     async def _in_worker(
-        self, request_id: Any, notification: bool, method: str, work: Callable[[Chain], Any]
+        self,
+        request_id: Any,
+        notification: bool,
+        method: str,
+        work: Callable[[Chain, ClockAt], Any],
     ) -> Answer:
-        """Run `work` in a worker thread on a snapshot of the chain taken now (on the loop)."""
+        """Run `work` in a worker thread on a snapshot of the chain and a reading of the clock
+        taken now, on the loop."""
         async with self.workers:
-            snapshot = self.node.chain.db.snapshot()
+            snapshot, clock = self.node.chain.db.snapshot(), ClockAt(self.node.clock)
+            rules = self.node.chain.rules
             try:
                 return await trio.to_thread.run_sync(
-                    self._encode, request_id, notification, method, self._on(snapshot, work)
+                    self._encode,
+                    request_id,
+                    notification,
+                    method,
+                    lambda: work(Chain(snapshot, rules), clock),
                 )
             finally:
                 snapshot.close()
-
-    def _on(self, snapshot: Database, work: Callable[[Chain], Any]) -> Callable[[], Any]:
-        return lambda: work(Chain(snapshot, self.node.chain.rules))
 
     def _encode(
         self, request_id: Any, notification: bool, method: str, compute: Callable[[], Any]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from porchain.chain import Chain
+    from porchain.clock import SlotClock
     from porchain.node import Node
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,12 +40,30 @@ class Offload:
     finish: Callable[[Chain], Any]
 
 
+class ClockAt:
+    """The node's slot clock read once, on the loop, when the snapshot was taken (the live one
+    reads trio's clock, which a worker thread cannot)."""
+
+    def __init__(self, clock: SlotClock) -> None:
+        self.genesis_time_ms, self.slot_ms = clock.genesis_time_ms, clock.slot_ms
+        self._now_ms = clock.now_ms()
+
+    def now_ms(self) -> int:
+        return self._now_ms
+
+    def current_slot(self) -> int:
+        return max(0, (self._now_ms - self.genesis_time_ms) // self.slot_ms)
+
+    def slot_start_ms(self, slot: int) -> int:
+        return self.genesis_time_ms + slot * self.slot_ms
+
+
 class ReadView:
     """The node as a method in a worker thread sees it."""
 
-    def __init__(self, node: Node, chain: Chain) -> None:
+    def __init__(self, node: Node, chain: Chain, clock: ClockAt) -> None:
         self.chain = chain
-        self.clock = node.clock
+        self.clock = clock
         self.config = node.config
         self.address = node.address
         self.rpc_url = node.rpc_url
