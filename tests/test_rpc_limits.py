@@ -4,6 +4,7 @@ bounds, pagination, hostile JSON, CORS, and queries running off the event loop o
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
@@ -32,6 +33,7 @@ LIMITS = RPCLimits(
     max_response_bytes=3000,  # four pools of one stake fit, five do not
     inline_body_bytes=1024,  # bodies above are parsed in a worker thread
 )
+assert LIMITS.max_depth == 64
 POOLS = 12
 ORIGIN = "https://app.example"
 
@@ -183,15 +185,34 @@ async def test_hostile_json_is_a_parse_error(
     assert message in answer["error"]["message"], answer
 
 
-async def test_deep_params_under_the_parser_limit_are_invalid_params(
-    limited: tuple[Node, Client],
+async def test_nesting_is_bounded_whatever_the_recursion_limit(
+    limited: tuple[Node, Client], nursery: trio.Nursery
 ) -> None:
+    """Deep params under the bound are invalid params (quoted short); over it, a parse error
+    before the parser recurses, even with a raised recursion limit (a library may raise it)."""
     _, client = limited
     deep: Any = 1
-    for _ in range(900):
+    for _ in range(LIMITS.max_depth - 2):  # in the params array, in the request object
         deep = [deep]
     error = await client.error("por_getBlockByNumber", deep)
     assert error["code"] == errors.INVALID_PARAMS and len(error["message"]) < 200
+    error = await client.error("por_getBlockByNumber", [deep])
+    assert error["code"] == errors.PARSE_ERROR and "more than 64 levels" in error["message"]
+    strings = json.dumps(call("por_getBlockByNumber", "[" * 500, "{" * 500)).encode()
+    assert (await client.raw(strings))[1]["error"]["code"] == errors.INVALID_PARAMS
+    _, default_client = await start(nursery, rpc_limits=RPCLimits())
+    levels = 500_000  # a body just under 1 MiB
+    nested = b'{"jsonrpc":"2.0","id":1,"method":"por_chainId","params":%s%s}' % (
+        b"[" * levels,
+        b"]" * levels,
+    )
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(2 * levels)
+    try:
+        status, answer = await default_client.raw(nested)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert status == 200 and answer["error"]["code"] == errors.PARSE_ERROR
 
 
 WEIRD = [None, True, -1, 0, 1, 2**70, 1.5, "", "0x", "x" * 300, [], [1], {}, {"a": [1]}]
