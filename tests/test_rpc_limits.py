@@ -19,6 +19,7 @@ from porchain.db import MemoryDB
 from porchain.db.level import LevelDB
 from porchain.node import Node, NodeConfig
 from porchain.rpc import errors
+from porchain.rpc.client import RPCClient, RPCClientError
 from porchain.rpc.dispatch import Dispatcher
 from porchain.rpc.limits import RPCLimits
 from porchain.rpc.params import MAX_LIST
@@ -94,6 +95,14 @@ async def test_oversized_bodies_are_refused(limited: tuple[Node, Client]) -> Non
     )
     status, _, answer = await http(node.rpc_url, request)
     assert status == 413 and answer["error"]["code"] == errors.INVALID_REQUEST
+
+
+async def test_the_cli_client_says_why_a_body_was_refused(limited: tuple[Node, Client]) -> None:
+    node, _ = limited
+    assert node.rpc_url is not None
+    client = RPCClient(node.rpc_url, timeout=10)
+    with pytest.raises(RPCClientError, match="answered HTTP 413: request body over 8192 bytes"):
+        await trio.to_thread.run_sync(client.call, "por_sendRawTransaction", "0x" + "00" * 5000)
 
 
 async def test_list_limits_are_bounded(limited: tuple[Node, Client]) -> None:
