@@ -1,8 +1,9 @@
 """The `gov_` RPC namespace: the forum, proposals, tallies, the WSC history, dry runs.
 
 Loaded by porchain's RPC server through the `porchain.rpc` entry point (a class taking the
-node), so the core never imports governance. Every method reads the head state, except
-`gov_dryRun`, which checks against the pending state as the mempool would. A post is named by
+node), so the core never imports governance. Every method reads the head state off the event
+loop, on a chain snapshot (`porchain.rpc.view`), except `gov_dryRun`, which checks against
+the pending state as the mempool would, on the loop. A post is named by
 its full id or by a unique 0x-prefix of at least 8 hex digits; a malformed or ambiguous id is
 InvalidParams, an unknown post is null.
 """
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from governance import objects as o
 from governance.dryrun import dry_run
 from governance.graph import citation_graph
-from governance.queries import BadPostId, iter_posts, newest_first, post_body, resolve_post_id
+from governance.queries import BadPostId, post_body, resolve_post_id
 from governance.views import (
     changes_of,
     params_diff,
@@ -25,16 +26,17 @@ from governance.views import (
     stage_deadline,
     wsc_json,
 )
+from porchain.consensus.pools import POST_POOL
 from porchain.params import WSCParams
 from porchain.rpc import params
 from porchain.rpc.errors import InvalidParams
 from porchain.rpc.format import hex0x
+from porchain.rpc.view import on_loop
 from porchain.state.state import State
 
 if TYPE_CHECKING:
     from porchain.node import Node
 
-MAX_LIST = 500
 MAX_DEPTH = 16
 POST_STATUSES = tuple(o.STATUS_NAMES.values())
 STAGES = tuple(o.STAGE_NAMES.values())
@@ -71,19 +73,30 @@ class GovApi:
         return out
 
     def gov_listPosts(
-        self, kind: Any = None, status: Any = None, author: Any = None, limit: Any = 50
+        self,
+        kind: Any = None,
+        status: Any = None,
+        author: Any = None,
+        limit: Any = 50,
+        before: Any = None,
     ) -> list[dict[str, Any]]:
-        """Posts, newest first; `status` is a post status or a proposal stage."""
+        """Posts, newest first (by their pool id: below `before` if given, the `pool_id` of
+        the last post of the previous page); `status` is a post status or a proposal stage.
+        The pools are walked from the newest down, at most MAX_SCAN of them."""
         if kind is not None and kind not in KINDS:
             raise InvalidParams(f"kind must be one of {', '.join(KINDS)}")
-        statuses = dict.fromkeys(POST_STATUSES + STAGES)
+        statuses = POST_STATUSES + STAGES
         if status is not None and status not in statuses:
-            raise InvalidParams(f"status must be one of {', '.join(statuses)}")
+            raise InvalidParams(f"status must be one of {', '.join(dict.fromkeys(statuses))}")
         wanted_author = None if author is None else params.address(author, "author")
-        limit = params.integer(limit, "limit", 1, MAX_LIST)
+        limit = params.limit(limit)
         state = self.chain.state()
         out = []
-        for post in newest_first(iter_posts(self.chain)):
+        for pool_id in params.scan_range(before, state.open_pools.next_id):
+            pool = state.pool(pool_id)
+            if pool.kind != POST_POOL or pool.is_empty():
+                continue
+            post = o.post(state, pool.target)
             if kind is not None and o.KIND_NAMES.get(post.kind) != kind:
                 continue
             if status is not None and status not in _statuses(post):
@@ -164,6 +177,7 @@ class GovApi:
         found = self._post(post_id)
         return None if found is None else citation_graph(self.chain, found.id, depth)
 
+    @on_loop
     def gov_dryRun(self, raw: Any) -> dict[str, Any]:
         """Validate a signed POST on the pending state and show its fee, its parameter diff
         and the citation effects if it were accepted; nothing is admitted or changed."""

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import trio
@@ -37,6 +37,7 @@ from porchain.firstseen import FirstSeenLog
 from porchain.mempool import MAX_TXS, Mempool
 from porchain.net.service import NetConfig, NetworkService
 from porchain.net.transport import Transport
+from porchain.rpc.limits import RPCLimits
 from porchain.rpc.server import serve_rpc
 from porchain.state.state import State
 from porchain.txjournal import TxJournal
@@ -57,6 +58,8 @@ class NodeConfig:
     info_file: Path | None = None  # where to write {"rpc": url, "pid": ...} once serving
     dev_rpc: bool = False  # serve dev_ methods (partitions): devnets and tests only
     auto_encumber: bool = True  # encumber earned REP each epoch (with a key)
+    rpc_cors: tuple[str, ...] = ()  # origins browsers may call RPC from ("*": any); () none
+    rpc_limits: RPCLimits = field(default_factory=RPCLimits)  # costs allowed (docs/rpc.md)
 
 
 class Node:

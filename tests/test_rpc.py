@@ -231,15 +231,32 @@ async def test_batches_and_notifications(served: tuple[Node, Client]) -> None:
 
 
 async def test_http_level_refusals(served: tuple[Node, Client]) -> None:
-    node, client = served
-    status, _ = await client.raw(b"x" * (5 * 2**20))
-    assert status == 413
-    assert await trio.to_thread.run_sync(_get_status, node.rpc_url) == 405
+    """Each refusal is a JSON-RPC error object, whatever the HTTP status says."""
+    node, _ = served
+    assert node.rpc_url is not None
+    status, headers, answer = await http(node.rpc_url, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 405 and headers["allow"] == "POST"
+    assert answer["error"]["code"] == errors.INVALID_REQUEST
+    too_big = node.config.rpc_limits.max_body_bytes + 1
+    request = f"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {too_big}\r\n\r\n".encode()
+    status, _, answer = await http(node.rpc_url, request)  # refused before the body is sent
+    assert status == 413 and answer["error"]["code"] == errors.INVALID_REQUEST
+    assert f"over {too_big - 1} bytes" in answer["error"]["message"]
 
 
-def _get_status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+async def http(url: str, request: bytes) -> tuple[int, dict[str, str], Any]:
+    """Send raw HTTP/1.1 `request` and read one answer (Content-Length framed)."""
+    host, port = url.split("//", 1)[1].rstrip("/").rsplit(":", 1)
+    stream = await trio.open_tcp_stream(host, int(port))
+    async with stream:
+        await stream.send_all(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += await stream.receive_some(65536)
+        head, body = data.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        pairs = (line.split(": ", 1) for line in lines[1:])
+        headers = {name.lower(): value for name, value in pairs}
+        while len(body) < int(headers.get("content-length", "0")):
+            body += await stream.receive_some(65536)
+    return int(lines[0].split()[1]), headers, json.loads(body) if body else None

@@ -22,6 +22,7 @@ from porchain.net.identity import NODE_KEY_FILE, load_node_key
 from porchain.net.service import NetConfig
 from porchain.net.transport import TcpTransport, split_address
 from porchain.node import DEFAULT_RPC_PORT, Node, NodeConfig, run_until_signalled
+from porchain.rpc.server import parse_cors
 
 log = logging.getLogger("porchain.node")
 
@@ -49,6 +50,13 @@ def node() -> None:
     help="0 picks a free port.",
 )
 @click.option("--no-rpc", is_flag=True, help="Do not serve JSON-RPC.")
+@click.option(
+    "--rpc-cors",
+    metavar="ORIGINS",
+    help="Let browser pages from these origins call RPC: a comma-separated list "
+    "(https://host:port,...) or * for any. Off by default: a request carrying another "
+    "Origin is refused.",
+)
 @click.option(
     "--p2p-host",
     default="127.0.0.1",
@@ -101,6 +109,7 @@ def node_run(
     rpc_host: str,
     rpc_port: int,
     no_rpc: bool,
+    rpc_cors: str | None,
     p2p_host: str,
     p2p_port: int,
     p2p_advertise: str | None,
@@ -114,6 +123,10 @@ def node_run(
 ) -> None:
     """Run the node: produce blocks on its slots and serve RPC."""
     h = home(ctx)
+    try:
+        cors = parse_cors(rpc_cors) if rpc_cors is not None else ()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--rpc-cors") from None
     key: PrivateKey | None = None
     if dev:
         if ctx.find_root().get_parameter_source("datadir").name == "DEFAULT":
@@ -141,6 +154,7 @@ def node_run(
         config = NodeConfig(
             rpc_host=rpc_host,
             rpc_port=None if no_rpc else rpc_port,
+            rpc_cors=cors,
             mempool_max_txs=mempool_size,
             info_file=h.info_file,
             dev_rpc=dev_rpc,

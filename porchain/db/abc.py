@@ -62,6 +62,11 @@ class Database(ABC):
     def close(self) -> None:
         """Release the backend; closing twice is harmless, using it afterwards is not."""
 
+    @abstractmethod
+    def snapshot(self) -> "Database":
+        """A read-only view of the database as it is now, unaffected by later writes (readers
+        in other threads see one state, never half a batch); `close` it when done."""
+
     def exists(self, key: bytes) -> bool:
         return self.get(key) is not None
 
@@ -90,6 +95,22 @@ class Database(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class ReadOnly(Database):
+    """Base of snapshots: every write is refused."""
+
+    def put(self, key: bytes, value: bytes) -> None:
+        raise DatabaseError("a database snapshot is read-only")
+
+    def delete(self, key: bytes) -> None:
+        raise DatabaseError("a database snapshot is read-only")
+
+    def _commit(self, changes: Mapping[bytes, bytes | None]) -> None:
+        raise DatabaseError("a database snapshot is read-only")
+
+    def snapshot(self) -> "Database":
+        return self
 
 
 class _PendingBatch(WriteBatch):

@@ -7,10 +7,11 @@ node holds the lock, no database yet, corruption) into a DatabaseError that says
 from collections.abc import Iterator, Mapping
 from itertools import takewhile
 from pathlib import Path
+from typing import Any
 
 import plyvel
 
-from porchain.db.abc import Database, require_bytes
+from porchain.db.abc import Database, ReadOnly, require_bytes
 from porchain.errors import DatabaseError
 
 
@@ -78,16 +79,7 @@ class LevelDB(Database):
     def iterate(
         self, prefix: bytes = b"", *, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
-        require_bytes(prefix)
-        # plyvel creates the LevelDB iterator (and its implicit snapshot) right here, at call time.
-        handle = self._handle()
-        if not reverse:
-            items: Iterator[tuple[bytes, bytes]] = handle.iterator(prefix=prefix or None)
-            return items
-        # plyvel 1.5's reverse iterator with a start bound (which prefix= sets) yields nothing
-        # when the last key in range equals the start, so bound only the top and stop ourselves.
-        items = handle.iterator(stop=_prefix_end(prefix), reverse=True)
-        return takewhile(lambda item: item[0].startswith(prefix), items)
+        return _iterate(self._handle(), prefix, reverse)
 
     def _commit(self, changes: Mapping[bytes, bytes | None]) -> None:
         # One LevelDB write: it lands entirely or not at all, even across a crash.
@@ -100,3 +92,46 @@ class LevelDB(Database):
 
     def close(self) -> None:
         self._db.close()
+
+    def snapshot(self) -> Database:
+        return _LevelSnapshot(self._handle().snapshot(), self.path)
+
+
+def _iterate(source: Any, prefix: bytes, reverse: bool) -> Iterator[tuple[bytes, bytes]]:
+    require_bytes(prefix)
+    # plyvel creates the LevelDB iterator (and its implicit snapshot) right here, at call time.
+    if not reverse:
+        items: Iterator[tuple[bytes, bytes]] = source.iterator(prefix=prefix or None)
+        return items
+    # plyvel 1.5's reverse iterator with a start bound (which prefix= sets) yields nothing
+    # when the last key in range equals the start, so bound only the top and stop ourselves.
+    items = source.iterator(stop=_prefix_end(prefix), reverse=True)
+    return takewhile(lambda item: item[0].startswith(prefix), items)
+
+
+class _LevelSnapshot(ReadOnly):
+    """A LevelDB snapshot: reads see the database as it was when it was taken."""
+
+    def __init__(self, snapshot: Any, path: Path) -> None:
+        self._snapshot: Any = snapshot  # a plyvel Snapshot; None once closed
+        self.path = path
+
+    def _handle(self) -> Any:
+        if self._snapshot is None:
+            raise DatabaseError(f"snapshot of the database at {self.path} is closed")
+        return self._snapshot
+
+    def get(self, key: bytes) -> bytes | None:
+        require_bytes(key)
+        value: bytes | None = self._handle().get(key)
+        return value
+
+    def iterate(
+        self, prefix: bytes = b"", *, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        return _iterate(self._handle(), prefix, reverse)
+
+    def close(self) -> None:
+        if self._snapshot is not None:
+            self._snapshot.close()
+            self._snapshot = None

@@ -3,7 +3,7 @@ exactly the behaviour of LevelDB, so code tested against it behaves the same on 
 
 from collections.abc import Iterator, Mapping
 
-from porchain.db.abc import Database, require_bytes
+from porchain.db.abc import Database, ReadOnly, require_bytes
 from porchain.errors import DatabaseError
 
 
@@ -48,3 +48,14 @@ class MemoryDB(Database):
 
     def close(self) -> None:
         self._closed = True
+
+    def snapshot(self) -> Database:
+        return _MemorySnapshot(dict(self._store()))
+
+
+class _MemorySnapshot(ReadOnly, MemoryDB):
+    """A copy of the data as it was (memory is for tests: the copy's cost does not matter)."""
+
+    def __init__(self, data: dict[bytes, bytes]) -> None:
+        super().__init__()
+        self._data = data

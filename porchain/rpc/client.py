@@ -41,7 +41,9 @@ class RPCClient:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 answer = json.loads(response.read())
         except urllib.error.HTTPError as exc:
-            raise RPCClientError(f"node at {self.url} answered HTTP {exc.code}") from None
+            raise RPCClientError(
+                f"node at {self.url} answered HTTP {exc.code}{_refusal(exc)}"
+            ) from None
         except OSError as exc:  # refused, reset, timed out (URLError is an OSError)
             reason = getattr(exc, "reason", exc)
             raise RPCClientError(
@@ -59,3 +61,12 @@ class RPCClient:
             error = answer["error"]
             raise RemoteError(error.get("code", 0), error.get("message", "unknown error"))
         return answer["result"]
+
+
+def _refusal(exc: urllib.error.HTTPError) -> str:
+    """The reason a porchain node gives with an HTTP refusal (a JSON-RPC error object)."""
+    try:
+        message = json.loads(exc.read())["error"]["message"]
+    except (OSError, ValueError, KeyError, TypeError, http.client.HTTPException):
+        return ""
+    return f": {message}" if isinstance(message, str) else ""

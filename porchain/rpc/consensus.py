@@ -1,4 +1,7 @@
-"""The `por_` methods of consensus: the producer schedule, the beacon epochs, validation pools."""
+"""The `por_` methods of consensus: the producer schedule, the beacon epochs, validation pools.
+
+All run off the event loop on a chain snapshot (`porchain.rpc.view`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ from porchain.consensus.pools import BLOCK_POOL, STATUS_NAMES
 from porchain.consensus.selection import get_slot_producer
 from porchain.consensus.slots import advance_to_slot
 from porchain.crypto.keys import to_checksum_address
-from porchain.db import schema
 from porchain.rpc import params
 from porchain.rpc.errors import InvalidParams
 from porchain.rpc.format import hex0x, pool_json
@@ -17,8 +19,6 @@ from porchain.state.objects import Pool
 
 if TYPE_CHECKING:
     from porchain.node import Node
-
-MAX_LIST = 500
 
 
 class ConsensusApi:
@@ -29,7 +29,7 @@ class ConsensusApi:
     def por_getSchedule(self, count: Any = 16) -> list[dict[str, Any]]:
         """The next `count` slots and their producers, as far as they are drawn (this epoch
         and the next), assuming no block comes before each."""
-        count = params.integer(count, "count", 1, MAX_LIST)
+        count = params.integer(count, "count", 1, params.MAX_LIST)
         first = max(self.node.clock.current_slot(), self.chain.head.slot + 1)
         state = advance_to_slot(self.chain.state(), first, self.chain.rules)
         slot_ms, genesis_ms = state.params.slot_ms, state.chain.genesis_time_ms
@@ -84,15 +84,21 @@ class ConsensusApi:
         pool = self.chain.state().pool(params.integer(pool_id, "pool id", 1, 2**63))
         return None if pool.is_empty() else self._pool_json(pool)
 
-    def por_listPools(self, status: Any = None, limit: Any = 50) -> list[dict[str, Any]]:
-        """Pools, newest first, optionally only those with `status`."""
+    def por_listPools(
+        self, status: Any = None, limit: Any = 50, before: Any = None
+    ) -> list[dict[str, Any]]:
+        """Pools, newest first, below pool id `before` if given (the next page: the id of the
+        last pool of this one), optionally only those with `status`; at most MAX_SCAN ids are
+        examined."""
         if status is not None and status not in STATUS_NAMES.values():
             raise InvalidParams(f"status must be one of {', '.join(STATUS_NAMES.values())}")
-        limit = params.integer(limit, "limit", 1, MAX_LIST)
-        prefix = schema.STATE_PREFIX + schema.POOL_PREFIX
+        limit = params.limit(limit)
+        state = self.chain.state()
         out = []
-        for _, raw in self.chain.db.iterate(prefix, reverse=True):
-            pool = Pool.decode(raw)
+        for pool_id in params.scan_range(before, state.open_pools.next_id):
+            pool = state.pool(pool_id)
+            if pool.is_empty():
+                continue
             if status is None or STATUS_NAMES[pool.status] == status:
                 out.append(self._pool_json(pool))
                 if len(out) == limit:

@@ -12,6 +12,8 @@ INTERNAL_ERROR = -32603
 TX_REJECTED = -32000
 MEMPOOL_FULL = -32001
 STATE_UNAVAILABLE = -32002
+RESPONSE_TOO_LARGE = -32003  # as geth: the answer (or a batch's answers) over the size cap
+ORIGIN_NOT_ALLOWED = -32004  # a browser page from an origin not in --rpc-cors
 
 
 class RPCError(Exception):

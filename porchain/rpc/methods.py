@@ -1,7 +1,12 @@
-"""The `por_` namespace: chain, blocks, accounts and transactions."""
+"""The `por_` namespace: chain, blocks, accounts and transactions.
+
+Methods run off the event loop on a chain snapshot, except those marked `@on_loop`: they read
+the mempool, or are trivial, and leave any reading of blocks and state to an `Offload`.
+"""
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from porchain import __version__
@@ -9,10 +14,12 @@ from porchain.crypto.keys import to_checksum_address
 from porchain.rpc import params
 from porchain.rpc.errors import STATE_UNAVAILABLE, RPCError
 from porchain.rpc.format import account_json, block_json, hex0x, tx_json
+from porchain.rpc.view import Offload, on_loop
 from porchain.state.past import StateUnavailable, state_at
 from porchain.types.blocks import Block
 
 if TYPE_CHECKING:
+    from porchain.chain import Chain
     from porchain.node import Node
 
 
@@ -33,16 +40,18 @@ class PorApi:
         out["finalized"] = self.chain.is_finalized(block)
         return out
 
+    @on_loop
     def por_chainId(self) -> int:
         return self.chain.state().chain.chain_id
 
+    @on_loop
     def por_blockNumber(self) -> int:
         return self.chain.head.number
 
     def _block_tags(self) -> dict[str, int]:
         return {
             "latest": self.chain.head.number,
-            "finalized": self.chain.finalized.number,
+            "finalized": self.chain.state().chain.finalized,
             "earliest": 0,
         }
 
@@ -54,47 +63,60 @@ class PorApi:
         block_hash = params.hex_bytes(block_hash, "block hash", 32)
         return self._block_json(self.chain.get_block(block_hash), full)
 
-    def por_getAccount(self, address: Any, block: Any = "latest") -> dict[str, Any]:
+    @on_loop
+    def por_getAccount(self, address: Any, block: Any = "latest") -> Offload:
         """The account after `block` (the head by default; `next_nonce` counts the pending
         transactions only at the head)."""
         raw = params.address(address)
         number = params.block_number(block, self._block_tags())
-        if number == self.chain.head.number:
-            state, pending = self.chain.state(), self.node.mempool.pending_count(raw)
-        else:
+        at_head = number == self.chain.head.number
+        pending = self.node.mempool.pending_count(raw) if at_head else 0
+
+        def finish(chain: Chain) -> dict[str, Any]:  # the snapshot's head is the head read here
             try:
-                state, pending = state_at(self.chain, number), 0
+                state = chain.state() if at_head else state_at(chain, number)
             except StateUnavailable as exc:
                 raise RPCError(STATE_UNAVAILABLE, str(exc)) from None
-        return {"block": number, **account_json(state, raw, state.account(raw), pending)}
+            return {"block": number, **account_json(state, raw, state.account(raw), pending)}
 
+        return Offload(finish)
+
+    @on_loop
     def por_sendRawTransaction(self, raw: Any) -> str:
         tx = self.node.submit_transaction(params.hex_bytes(raw, "raw transaction"))
         return hex0x(tx.hash)
 
-    def por_getTransaction(self, tx_hash: Any) -> dict[str, Any] | None:
+    @on_loop
+    def por_getTransaction(self, tx_hash: Any) -> Offload:
         tx_hash = params.hex_bytes(tx_hash, "transaction hash", 32)
-        location = self.chain.get_tx_location(tx_hash)
-        if location is not None:
-            block = self.chain.get_block(location.block_hash)
-            assert block is not None
-            out = tx_json(block.transactions[location.index], self.chain.rules)
-            out.update(
-                status="included",
-                block_hash=hex0x(block.hash),
-                block_number=block.number,
-                index=location.index,
-            )
-            return out
         pending = self.node.mempool.get(tx_hash)
-        if pending is None:
-            return None
-        out = tx_json(pending, self.chain.rules)
-        out.update(status="pending", block_hash=None, block_number=None, index=None)
-        return out
 
-    def por_pendingTransactions(self) -> list[dict[str, Any]]:
-        return [tx_json(tx, self.chain.rules) for tx in self.node.mempool.transactions()]
+        def finish(chain: Chain) -> dict[str, Any] | None:
+            location = chain.get_tx_location(tx_hash)
+            if location is not None:
+                block = chain.get_block(location.block_hash)
+                assert block is not None
+                out = tx_json(block.transactions[location.index], chain.rules)
+                out.update(
+                    status="included",
+                    block_hash=hex0x(block.hash),
+                    block_number=block.number,
+                    index=location.index,
+                )
+                return out
+            if pending is None:
+                return None
+            out = tx_json(pending, chain.rules)
+            out.update(status="pending", block_hash=None, block_number=None, index=None)
+            return out
+
+        return Offload(finish)
+
+    @on_loop
+    def por_pendingTransactions(self, limit: Any = params.MAX_LIST) -> Offload:
+        """The first `limit` mempool transactions, in the order the builder takes them."""
+        txs = list(islice(self.node.mempool.candidates(), params.limit(limit)))
+        return Offload(lambda chain: [tx_json(tx, chain.rules) for tx in txs])
 
     def por_getSupply(self) -> dict[str, Any]:
         """Token totals: what accounts own, what pools hold, minted and burned, the reserve."""
@@ -108,19 +130,26 @@ class PorApi:
         state = self.chain.state()
         return {"wsc_id": state.wsc_id, "params": state.params.to_dict()}
 
-    def por_nodeInfo(self) -> dict[str, Any]:
-        head, finalized = self.chain.head, self.chain.finalized
-        state = self.chain.state()
-        return {
-            "version": __version__,
-            "chain_id": state.chain.chain_id,
-            "genesis_hash": hex0x(self.chain.genesis_hash),
-            "genesis_time_ms": state.chain.genesis_time_ms,
-            "head": {"number": head.number, "hash": hex0x(head.hash), "slot": head.slot},
-            "finalized": {"number": finalized.number, "hash": hex0x(finalized.hash)},
-            "current_slot": self.node.clock.current_slot(),
-            "wsc_id": state.wsc_id,
-            "producer": to_checksum_address(self.node.address) if self.node.address else None,
-            "mempool_size": len(self.node.mempool),
-            "rpc": self.node.rpc_url,
-        }
+    @on_loop
+    def por_nodeInfo(self) -> Offload:
+        current_slot, mempool_size = self.node.clock.current_slot(), len(self.node.mempool)
+        producer = to_checksum_address(self.node.address) if self.node.address else None
+
+        def finish(chain: Chain) -> dict[str, Any]:
+            head, finalized = chain.head, chain.finalized
+            state = chain.state()
+            return {
+                "version": __version__,
+                "chain_id": state.chain.chain_id,
+                "genesis_hash": hex0x(chain.genesis_hash),
+                "genesis_time_ms": state.chain.genesis_time_ms,
+                "head": {"number": head.number, "hash": hex0x(head.hash), "slot": head.slot},
+                "finalized": {"number": finalized.number, "hash": hex0x(finalized.hash)},
+                "current_slot": current_slot,
+                "wsc_id": state.wsc_id,
+                "producer": producer,
+                "mempool_size": mempool_size,
+                "rpc": self.node.rpc_url,
+            }
+
+        return Offload(finish)

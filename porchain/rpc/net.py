@@ -1,4 +1,7 @@
-"""The `net_` namespace (peers) and the `dev_` one (network control for devnets and tests)."""
+"""The `net_` namespace (peers) and the `dev_` one (network control for devnets and tests).
+
+They read or change the live network service, so they run on the event loop (all cheap).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from porchain.crypto.keys import to_checksum_address
 from porchain.rpc import params
 from porchain.rpc.errors import InvalidParams, RPCError
 from porchain.rpc.format import hex0x
+from porchain.rpc.view import on_loop
 
 if TYPE_CHECKING:
     from porchain.net.service import NetworkService
@@ -25,9 +29,11 @@ class NetApi:
             raise RPCError(NO_NETWORK, "this node runs without P2P (started with --no-p2p)")
         return self.node.network
 
+    @on_loop
     def net_peerCount(self) -> int:
         return 0 if self.node.network is None else len(self.node.network.peers)
 
+    @on_loop
     def net_peers(self) -> list[dict[str, Any]]:
         if self.node.network is None:
             return []
@@ -43,6 +49,7 @@ class NetApi:
             for peer in self.node.network.peers.values()
         ]
 
+    @on_loop
     def net_nodeInfo(self) -> dict[str, Any]:
         network = self._network()
         return {
@@ -60,6 +67,7 @@ class DevApi:
     def __init__(self, node: Node) -> None:
         self.node = node
 
+    @on_loop
     def dev_partition(self, node_ids: Any) -> int:
         """Cut this node off from the listed peers until dev_heal; return how many."""
         if not isinstance(node_ids, list):
@@ -68,6 +76,7 @@ class DevApi:
         NetApi(self.node)._network().cut_off(cut)
         return len(cut)
 
+    @on_loop
     def dev_heal(self) -> bool:
         NetApi(self.node)._network().heal()
         return True

@@ -1,12 +1,20 @@
-"""Parsing of RPC parameters; every failure is InvalidParams with what was expected."""
+"""Parsing of RPC parameters; every failure is InvalidParams with what was expected.
+
+A value quoted back in a message is shortened (`reprlib`), however large or deep it was.
+"""
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 from porchain.crypto.keys import parse_address
 from porchain.errors import DecodeError
 from porchain.rpc.errors import InvalidParams
+
+MAX_LIST = 500  # items one list call returns at most (its `limit`)
+MAX_SCAN = 10_000  # pool ids a list call examines at most, from its cursor down
+MAX_ID = 2**63
 
 
 def hex_bytes(value: Any, name: str, size: int | None = None) -> bytes:
@@ -37,7 +45,9 @@ def block_number(value: Any, tags: dict[str, int]) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     names = ", ".join(f'"{t}"' for t in tags)
-    raise InvalidParams(f"block must be a non-negative number or one of {names}, got {value!r}")
+    raise InvalidParams(
+        f"block must be a non-negative number or one of {names}, got {reprlib.repr(value)}"
+    )
 
 
 def boolean(value: Any, name: str) -> bool:
@@ -48,5 +58,18 @@ def boolean(value: Any, name: str) -> bool:
 
 def integer(value: Any, name: str, low: int, high: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise InvalidParams(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+        raise InvalidParams(
+            f"{name} must be an integer in [{low}, {high}], got {reprlib.repr(value)}"
+        )
     return value
+
+
+def limit(value: Any) -> int:
+    return integer(value, "limit", 1, MAX_LIST)
+
+
+def scan_range(before: Any, next_id: int) -> range:
+    """The pool ids a list call examines, newest first: below `before` (a pool id from the
+    previous page; None: from the newest), at most MAX_SCAN of them."""
+    top = next_id if before is None else min(integer(before, "before", 1, MAX_ID) - 1, next_id)
+    return range(top, max(0, top - MAX_SCAN), -1)

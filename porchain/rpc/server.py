@@ -1,11 +1,15 @@
 """The HTTP side of RPC: a small ASGI app served by hypercorn on trio (no hand-written HTTP).
 
-Only `POST /` with a JSON body is answered; bodies over `MAX_BODY_BYTES` are refused.
+Only `POST /` with a JSON body is answered (and, with `--rpc-cors`, the browsers' preflight
+`OPTIONS`); a body over the limit is refused before it is read. Every refusal carries a JSON-RPC
+error object, so a client always learns why.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -14,8 +18,10 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 
 from porchain.errors import PorchainError, leaf_exceptions
+from porchain.rpc import errors
 from porchain.rpc.consensus import ConsensusApi
 from porchain.rpc.dispatch import Dispatcher
+from porchain.rpc.limits import RPCLimits
 from porchain.rpc.methods import PorApi
 from porchain.rpc.net import DevApi, NetApi
 
@@ -24,16 +30,34 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 4 * 2**20
+ORIGIN = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s,]+$")
+PREFLIGHT_MAX_AGE = "600"
 
 Scope = dict[str, Any]
+Headers = list[tuple[bytes, bytes]]
+
+
+def parse_cors(text: str) -> tuple[str, ...]:
+    """`--rpc-cors`: a comma-separated list of origins (`https://host:port`), or `*`."""
+    origins = tuple(o.strip().lower().rstrip("/") for o in text.split(",") if o.strip())
+    if not origins:
+        raise ValueError("give a comma-separated list of origins, or *")
+    for origin in origins:
+        if origin != "*" and not ORIGIN.match(origin):
+            raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], or *)")
+    return origins
 
 
 class RPCApp:
     """ASGI application answering JSON-RPC 2.0 over HTTP POST."""
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, *, cors: tuple[str, ...] = (), limits: RPCLimits
+    ) -> None:
         self.dispatcher = dispatcher
+        self.cors = cors
+        self.limits = limits
+        self.allow = b"POST, OPTIONS" if cors else b"POST"
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -41,20 +65,61 @@ class RPCApp:
             return
         if scope["type"] != "http":
             return
-        if scope["method"] != "POST":
-            await _respond(send, 405, b'{"error":"use POST with a JSON-RPC 2.0 body"}')
+        headers = {name.lower(): value for name, value in scope["headers"]}
+        extra: Headers = []
+        origin = headers.get(b"origin")
+        if origin is not None:
+            if not self._allowed(origin):
+                message = (
+                    f"origin {origin.decode(errors='replace')[:100]} is not allowed "
+                    "(start the node with --rpc-cors ORIGINS)"
+                )
+                await _refuse(send, 403, errors.ORIGIN_NOT_ALLOWED, message)
+                return
+            allowed = b"*" if "*" in self.cors else origin
+            extra = [(b"access-control-allow-origin", allowed), (b"vary", b"origin")]
+        if scope["method"] == "OPTIONS" and origin is not None:
+            extra += [
+                (b"access-control-allow-methods", b"POST, OPTIONS"),
+                (b"access-control-allow-headers", b"content-type"),
+                (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()),
+            ]
+            await _respond(send, 204, b"", extra)
             return
+        if scope["method"] != "POST":
+            extra.append((b"allow", self.allow))
+            message = "use POST with a JSON-RPC 2.0 body"
+            await _refuse(send, 405, errors.INVALID_REQUEST, message, extra)
+            return
+        body = await self._read_body(headers, receive)
+        if body is None:
+            message = f"request body over {self.limits.max_body_bytes} bytes"
+            await _refuse(send, 413, errors.INVALID_REQUEST, message, extra)
+            return
+        try:
+            answer = await self.dispatcher.handle(body)
+        except Exception:  # a bug: still a JSON-RPC answer, never an empty HTTP 500
+            log.exception("internal error answering an RPC request")
+            answer = _error_body(errors.INTERNAL_ERROR, "internal error (see the node's log)")
+        await _respond(send, 200 if answer is not None else 204, answer or b"", extra)
+
+    def _allowed(self, origin: bytes) -> bool:
+        text = origin.decode("latin-1").lower()
+        return "*" in self.cors or text in self.cors
+
+    async def _read_body(self, headers: dict[bytes, bytes], receive: Any) -> bytes | None:
+        """The body, or None when it is over the limit (by its Content-Length, or as read)."""
+        declared = headers.get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.limits.max_body_bytes:
+            return None
         body = bytearray()
         while True:
             message = await receive()
             body += message.get("body", b"")
-            if len(body) > MAX_BODY_BYTES:
-                await _respond(send, 413, b'{"error":"request body too large"}')
-                return
+            if len(body) > self.limits.max_body_bytes:
+                return None
             if not message.get("more_body"):
-                break
-        answer = self.dispatcher.handle(bytes(body))
-        await _respond(send, 200 if answer is not None else 204, answer or b"")
+                return bytes(body)
 
 
 async def _lifespan(receive: Any, send: Any) -> None:
@@ -67,20 +132,31 @@ async def _lifespan(receive: Any, send: Any) -> None:
             return
 
 
-async def _respond(send: Any, status: int, body: bytes) -> None:
+def _error_body(code: int, message: str) -> bytes:
+    error = {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}
+    return json.dumps(error, separators=(",", ":")).encode()
+
+
+async def _refuse(
+    send: Any, status: int, code: int, message: str, extra: Headers | None = None
+) -> None:
+    await _respond(send, status, _error_body(code, message), extra or [])
+
+
+async def _respond(send: Any, status: int, body: bytes, extra: Headers) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers + extra})
     await send({"type": "http.response.body", "body": body})
 
 
-def rpc_apis(node: Node) -> list[object]:
-    """Core namespaces, and those of installed packages (entry point group `porchain.rpc`:
-    a class taking the node)."""
-    apis: list[object] = [PorApi(node), ConsensusApi(node), NetApi(node)]
+def rpc_apis(node: Node) -> list[type]:
+    """Core namespaces, and those of installed packages (entry point group `porchain.rpc`: a
+    class taking the node, or the `ReadView` standing in for it off the event loop)."""
+    apis: list[type] = [PorApi, ConsensusApi, NetApi]
     if node.config.dev_rpc:
-        apis.append(DevApi(node))
+        apis.append(DevApi)
     for entry in sorted(entry_points(group="porchain.rpc"), key=lambda e: e.name):
-        apis.append(entry.load()(node))
+        apis.append(entry.load())
     return apis
 
 
@@ -97,7 +173,9 @@ async def serve_rpc(
     config.accesslog = None
     config.errorlog = logging.getLogger("porchain.rpc.http")
     config.graceful_timeout = 1.0
-    app = RPCApp(Dispatcher(rpc_apis(node)))
+    limits = node.config.rpc_limits
+    dispatcher = Dispatcher(node, rpc_apis(node), limits=limits)
+    app = RPCApp(dispatcher, cors=node.config.rpc_cors, limits=limits)
     async with trio.open_nursery() as nursery:
         try:
             binds = await nursery.start(serve, app, config)
