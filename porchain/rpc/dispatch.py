@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from porchain.errors import DecodeError, InvalidTransaction, MempoolFull
+from porchain.errors import DecodeError, DiskWriteError, InvalidTransaction, MempoolFull
 from porchain.rpc import errors
 from porchain.rpc.errors import RPCError
 
@@ -82,6 +82,13 @@ class Dispatcher:
             return function(*bound.args, **bound.kwargs)
         except RPCError:
             raise
+        except DiskWriteError as exc:  # the OS reason only: LevelDB's message names our files
+            log.error("%s (in %s)", exc, method)
+            reason = exc.reason.rsplit(": ", 1)[-1]
+            raise RPCError(
+                errors.STORAGE_FAULT,
+                f"the node cannot write to its disk ({reason}); the request was not carried out",
+            ) from None
         except MempoolFull as exc:
             raise RPCError(errors.MEMPOOL_FULL, str(exc)) from None
         except (InvalidTransaction, DecodeError) as exc:

@@ -12,6 +12,7 @@ INTERNAL_ERROR = -32603
 TX_REJECTED = -32000
 MEMPOOL_FULL = -32001
 STATE_UNAVAILABLE = -32002
+STORAGE_FAULT = -32010  # the node cannot write to its disk: nothing of the request was stored
 
 
 class RPCError(Exception):
