@@ -37,6 +37,14 @@ class DatabaseError(PorchainError):
     """A data directory that cannot be opened, or whose contents are inconsistent."""
 
 
+class DiskWriteError(DatabaseError):
+    """A write the database could not make (a full or failing disk); nothing of it was stored."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the node cannot write to its disk: {reason}")
+        self.reason = reason
+
+
 class FutureBlock(InvalidBlock):
     """A block whose slot has not started by our clock (clock skew, not necessarily malice)."""
 

@@ -9,7 +9,7 @@ the lowest-paying tail transaction is evicted for a better one.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from porchain.consensus.modules import Rules
@@ -65,8 +65,17 @@ class Mempool:
 
     # -- admission -----------------------------------------------------------------------------
 
-    def add(self, tx: Transaction, state: State) -> None:
-        """Validate `tx` against the head `state` and the sender's pending transactions."""
+    def add(
+        self,
+        tx: Transaction,
+        state: State,
+        *,
+        before_admit: Callable[[Transaction], None] | None = None,
+    ) -> None:
+        """Validate `tx` against the head `state` and the sender's pending transactions.
+
+        `before_admit` (the local journal's write) runs once every check passed and before
+        anything changes: if it raises, the mempool is left exactly as it was."""
         if tx.hash in self._by_hash:
             raise InvalidTransaction("transaction is already in the mempool")
         handler, payload = validate_transaction_form(state, tx, self.rules)
@@ -84,8 +93,13 @@ class Mempool:
         needed = tx.fee + spends + sum(p.tx.fee + p.spends for p in others)
         check_funds(state, tx.sender, needed, pending=len(others))
         handler.validate(state, tx, payload)
+        evicted = None
         if replaced is None and len(self._by_hash) >= self.max_txs:
-            self._evict_for(tx)
+            evicted = self._eviction_for(tx)
+        if before_admit is not None:
+            before_admit(tx)
+        if evicted is not None:
+            self._drop(evicted)
         if replaced is not None:
             del self._by_hash[replaced.tx.hash]
         entry = PendingTx(tx, spends)
@@ -101,8 +115,8 @@ class Mempool:
                 f"{format_amount(floor)} $"
             )
 
-    def _evict_for(self, tx: Transaction) -> None:
-        """Make room by dropping the cheapest sender tail, if `tx` pays more per byte."""
+    def _eviction_for(self, tx: Transaction) -> Transaction:
+        """The cheapest sender tail, to drop to make room, if `tx` pays more per byte."""
         tails = [queue[max(queue)] for queue in self._by_sender.values()]
         cheapest = min(tails, key=lambda p: (p.tx.fee_per_byte, p.tx.hash))
         if cheapest.tx.fee_per_byte >= tx.fee_per_byte:
@@ -110,7 +124,7 @@ class Mempool:
                 f"mempool is full ({self.max_txs} transactions); pay more than "
                 f"{cheapest.tx.fee_per_byte:.1f} base units per byte to enter"
             )
-        self._drop(cheapest.tx)
+        return cheapest.tx
 
     # -- removal -------------------------------------------------------------------------------
 

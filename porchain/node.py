@@ -24,6 +24,7 @@ from porchain.clock import SlotClock
 from porchain.consensus.asc import Amount
 from porchain.consensus.slots import advance_to_slot, scheduled_producer
 from porchain.crypto.keys import PrivateKey, to_checksum_address
+from porchain.db.level import LevelDB
 from porchain.duties import (
     BeaconDuty,
     decide_vote,
@@ -34,6 +35,7 @@ from porchain.duties import (
 )
 from porchain.errors import InvalidTransaction
 from porchain.firstseen import FirstSeenLog
+from porchain.integrity import Watermark
 from porchain.mempool import MAX_TXS, Mempool
 from porchain.net.service import NetConfig, NetworkService
 from porchain.net.transport import Transport
@@ -81,6 +83,7 @@ class Node:
         self.mempool = Mempool(chain.rules, max_txs=config.mempool_max_txs)
         self.first_seen = FirstSeenLog(chain.db)
         self.tx_journal = TxJournal(chain.db)
+        self.watermark = Watermark.of(chain.db) if isinstance(chain.db, LevelDB) else None
         self.beacon_duty = BeaconDuty(chain.db, key) if key is not None else None
         self.rpc_url: str | None = None
         self.new_head = trio.Event()
@@ -188,6 +191,8 @@ class Node:
         if result.status == "side":
             return result
         head = result.applied[-1]
+        if self.watermark is not None:
+            self.watermark.advance(self.chain.finalized)
         state = self.chain.state()
         self.mempool.on_new_head([tx for b in result.applied for tx in b.transactions], state)
         for reverted in reversed(result.reverted):  # oldest first: each sender's nonces line up
@@ -217,16 +222,20 @@ class Node:
 
     def submit_transaction(self, raw: bytes) -> Transaction:
         """Decode and admit a raw transaction sent to us (our RPC); journal it until a block
-        includes it. Raise DecodeError or InvalidTransaction."""
+        includes it. Raise DecodeError, InvalidTransaction, or DiskWriteError if the journal
+        cannot be written (then the transaction is not admitted either)."""
         tx = Transaction.decode(raw)
-        self.receive_transaction(tx)
-        self.tx_journal.record(tx)
+        self.receive_transaction(tx, journal=True)
         log.debug("accepted tx=0x%s from=%s", tx.hash.hex(), to_checksum_address(tx.sender))
         return tx
 
-    def receive_transaction(self, tx: Transaction, *, source: bytes | None = None) -> None:
-        """Admit a transaction to the mempool and relay it to peers (but `source`)."""
-        self.mempool.add(tx, self.pending_state())
+    def receive_transaction(
+        self, tx: Transaction, *, source: bytes | None = None, journal: bool = False
+    ) -> None:
+        """Admit a transaction to the mempool (journaled first if `journal`) and relay it to
+        peers (but `source`)."""
+        record = self.tx_journal.record if journal else None
+        self.mempool.add(tx, self.pending_state(), before_admit=record)
         self.first_seen.record(tx.hash, self.clock.now_ms())
         if self.network is not None:
             self.network.broadcast_transaction(tx, exclude=source)

@@ -1,4 +1,4 @@
-"""`porchain db verify|export|import`: offline work on a stopped node's data directory."""
+"""`porchain db verify|repair|export|import`: offline work on a stopped node's data directory."""
 
 from __future__ import annotations
 
@@ -11,21 +11,34 @@ from rich.progress import Progress
 from porchain.chain import Chain
 from porchain.cli.common import emit, fields, home, output_option
 from porchain.composition import default_rules
-from porchain.db.level import LevelDB
+from porchain.db.level import LevelDB, repair
 from porchain.history import export_blocks, import_blocks, read_blocks
+from porchain.integrity import Watermark
+from porchain.integrity import open_chain as open_checked
 from porchain.rpc.format import hex0x
-from porchain.verify import verify_chain
+from porchain.verify import VerifyReport, verify_chain
 
 PLAIN_PROGRESS_EVERY = 100
 
 
 def open_chain(ctx: click.Context) -> tuple[LevelDB, Chain]:
-    db = LevelDB(home(ctx).chaindata, create=False)
-    try:
-        return db, Chain(db, default_rules())
-    except BaseException:
-        db.close()
-        raise
+    """The data directory, refused if the start-up check finds it damaged (as `node run` does)."""
+    return open_checked(home(ctx).chaindata, default_rules())
+
+
+def verified(ctx: click.Context) -> dict[str, object]:
+    database, chain = open_chain(ctx)
+    with database:
+        report: VerifyReport = verify_chain(chain)
+    return {
+        "ok": True,
+        "head": report.head_number,
+        "head_hash": hex0x(report.head_hash),
+        "state_entries": report.state_entries,
+        "state_root": hex0x(report.state_root),
+        "transactions": report.transactions,
+        "first_seen": report.first_seen,
+    }
 
 
 @click.group()
@@ -37,18 +50,19 @@ def db() -> None:
 @output_option
 @click.pass_context
 def db_verify(ctx: click.Context, output: str) -> None:
-    """Check canonical links and recompute the state commitment from every entry."""
-    database, chain = open_chain(ctx)
-    with database:
-        report = verify_chain(chain)
-    data = {
-        "ok": True,
-        "head": report.head_number,
-        "head_hash": hex0x(report.head_hash),
-        "state_entries": report.state_entries,
-        "state_root": hex0x(report.state_root),
-    }
-    emit(output, data, lambda d: fields(list(d.items())))
+    """Check every canonical block, the transaction index and the first-seen log, and recompute
+    the state commitment from every entry."""
+    emit(output, verified(ctx), lambda d: fields(list(d.items())))
+
+
+@db.command("repair")
+@output_option
+@click.pass_context
+def db_repair(ctx: click.Context, output: str) -> None:
+    """Run LevelDB's repair (it drops what fails its checksums), then verify the result."""
+    repair(home(ctx).chaindata)
+    click.echo("LevelDB repair done; verifying", err=True)
+    emit(output, {"repaired": True, **verified(ctx)}, lambda d: fields(list(d.items())))
 
 
 @db.command("export")
@@ -90,6 +104,7 @@ def db_import(ctx: click.Context, path: Path, output: str) -> None:
                 if count % PLAIN_PROGRESS_EVERY == 0:
                     click.echo(f"imported #{block.number}", err=True)
         head = chain.head
+        Watermark.of(database).advance(chain.finalized)
     emit(
         output,
         {"imported": count, "head": head.number, "head_hash": hex0x(head.hash)},

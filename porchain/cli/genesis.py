@@ -14,8 +14,15 @@ from porchain.cli.common import Home, emit, fields, home, output_option
 from porchain.composition import default_rules
 from porchain.crypto.keys import parse_address
 from porchain.db.level import LevelDB
-from porchain.errors import DecodeError, InvalidGenesis, KeystoreError, PorchainError
+from porchain.errors import (
+    DatabaseError,
+    DecodeError,
+    InvalidGenesis,
+    KeystoreError,
+    PorchainError,
+)
 from porchain.genesis import Genesis
+from porchain.integrity import open_chain
 from porchain.params import preset_names
 from porchain.rpc.format import hex0x
 from porchain.units import parse_amount
@@ -157,6 +164,15 @@ def genesis_new(
     emit(output, summary, lambda d: fields(list(d.items())))
 
 
+def _holds_anything(path: Path) -> bool:
+    try:
+        return any(path.iterdir())
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise DatabaseError(f"cannot read the chain directory {path}: {exc}") from None
+
+
 @click.command()
 @click.option(
     "--genesis",
@@ -167,18 +183,33 @@ def genesis_new(
 @output_option
 @click.pass_context
 def init(ctx: click.Context, genesis_path: Path | None, output: str) -> None:
-    """Create the chain database in DATADIR from a genesis file (idempotent)."""
+    """Create the chain database in DATADIR from a genesis file.
+
+    Run again on the intact chain of the same genesis it does nothing; it never writes into a
+    chain directory holding anything else (another chain, a damaged database, stray files)."""
     h = home(ctx)
     source = genesis_path or h.genesis_file
     parsed = Genesis.load(source)
     h.datadir.mkdir(parents=True, exist_ok=True)
-    with LevelDB(h.chaindata) as db:
-        chain = Chain.initialize(db, parsed, default_rules())
+    created = not _holds_anything(h.chaindata)
+    if created:
+        db, chain = LevelDB(h.chaindata), None
+    else:
+        try:
+            db, chain = open_chain(h.chaindata, default_rules())
+        except DatabaseError as exc:
+            raise DatabaseError(
+                f"{h.chaindata} is not empty and holds no intact chain, so `porchain init` "
+                f"leaves it alone: {exc}"
+            ) from None
+    with db:
+        chain = Chain.initialize(db, parsed, default_rules())  # writes only into a new database
         result = {
             "datadir": str(h.datadir),
             "chain_id": parsed.chain_id,
             "genesis_hash": hex0x(chain.genesis_hash),
             "head": chain.head.number,
+            "created": created,
         }
     if source.resolve() != h.genesis_file.resolve():
         try:

@@ -18,6 +18,7 @@ from porchain.composition import default_rules
 from porchain.crypto.keys import PrivateKey, to_checksum_address
 from porchain.db.level import LevelDB
 from porchain.genesis import Genesis
+from porchain.integrity import open_chain
 from porchain.net.identity import NODE_KEY_FILE, load_node_key
 from porchain.net.service import NetConfig
 from porchain.net.transport import TcpTransport, split_address
@@ -149,8 +150,8 @@ def node_run(
             max_peers=max_peers,
         )
     node_key = load_node_key(h.datadir / NODE_KEY_FILE)
-    with LevelDB(h.chaindata, create=False) as db:
-        chain = Chain(db, default_rules())
+    db, chain = open_chain(h.chaindata, default_rules())
+    with db:
         config = NodeConfig(
             rpc_host=rpc_host,
             rpc_port=None if no_rpc else rpc_port,

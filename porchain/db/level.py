@@ -2,6 +2,9 @@
 
 plyvel's errors carry raw LevelDB messages; opening translates the common ones (another
 node holds the lock, no database yet, corruption) into a DatabaseError that says what to do.
+The database is opened with `paranoid_checks`: a record of the write-ahead log or a table that
+fails its checksum makes the open (or the read) fail instead of being skipped, so damage is
+never a silently shorter chain. A write that fails (a full disk) raises DiskWriteError.
 """
 
 from collections.abc import Iterator, Mapping
@@ -12,7 +15,10 @@ from typing import Any
 import plyvel
 
 from porchain.db.abc import Database, ReadOnly, require_bytes
-from porchain.errors import DatabaseError
+from porchain.errors import DatabaseError, DiskWriteError
+
+REMEDY = "run `porchain db repair`, or restore the data directory from a backup"
+LEVELDB_FILES = ("MANIFEST-", "CURRENT")  # names that show LevelDB has used a directory
 
 
 def _detail(exc: Exception) -> str:
@@ -27,15 +33,28 @@ def _prefix_end(prefix: bytes) -> bytes | None:
     return stem[:-1] + bytes([stem[-1] + 1]) if stem else None
 
 
+def holds_leveldb_files(path: Path) -> bool:
+    """Whether `path` holds what is left of a LevelDB database (tables, logs, a manifest)."""
+    try:
+        return any(
+            p.name.startswith(LEVELDB_FILES) or p.suffix in (".ldb", ".sst", ".log")
+            for p in path.iterdir()
+        )
+    except OSError:
+        return False
+
+
 def _open(path: Path, create: bool) -> plyvel.DB:
+    if not (path / "CURRENT").exists() and holds_leveldb_files(path):
+        raise DatabaseError(f"database at {path} is damaged: its CURRENT file is missing; {REMEDY}")
     if not create and not (path / "CURRENT").exists():
         raise DatabaseError(f"no database at {path} (run `porchain init` first)")
     try:
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
-        return plyvel.DB(str(path), create_if_missing=create)
+        return plyvel.DB(str(path), create_if_missing=create, paranoid_checks=True)
     except plyvel.CorruptionError as exc:
-        raise DatabaseError(f"database at {path} is corrupt: {_detail(exc)}") from exc
+        raise DatabaseError(f"database at {path} is corrupt: {_detail(exc)}; {REMEDY}") from exc
     except plyvel.IOError as exc:
         if _detail(exc).startswith("IO error: lock "):
             raise DatabaseError(
@@ -48,6 +67,17 @@ def _open(path: Path, create: bool) -> plyvel.DB:
         raise DatabaseError(f"cannot open database at {path}: {_detail(exc)}") from exc
     except OSError as exc:
         raise DatabaseError(f"cannot open database at {path}: {exc}") from exc
+
+
+def repair(path: Path) -> None:
+    """LevelDB's own repair: rebuild the manifest from the tables and logs that survive, dropping
+    what fails its checksums. Run `porchain db verify` afterwards: it may have lost data."""
+    if not path.is_dir():
+        raise DatabaseError(f"no database at {path}")
+    try:
+        plyvel.repair_db(str(path))
+    except plyvel.Error as exc:
+        raise DatabaseError(f"cannot repair the database at {path}: {_detail(exc)}") from exc
 
 
 class LevelDB(Database):
@@ -64,31 +94,33 @@ class LevelDB(Database):
         return self._db
 
     def get(self, key: bytes) -> bytes | None:
-        require_bytes(key)
-        value: bytes | None = self._handle().get(key)
-        return value
+        return _get(self._handle(), key, self.path)
 
     def put(self, key: bytes, value: bytes) -> None:
         require_bytes(key, value)
-        self._handle().put(key, value, sync=self._sync)
+        self._commit({key: value})
 
     def delete(self, key: bytes) -> None:
         require_bytes(key)
-        self._handle().delete(key, sync=self._sync)
+        self._commit({key: None})
 
     def iterate(
         self, prefix: bytes = b"", *, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
-        return _iterate(self._handle(), prefix, reverse)
+        return _iterate(self._handle(), prefix, reverse, self.path)
 
     def _commit(self, changes: Mapping[bytes, bytes | None]) -> None:
         # One LevelDB write: it lands entirely or not at all, even across a crash.
-        with self._handle().write_batch(transaction=True, sync=self._sync) as batch:
-            for key, value in changes.items():
-                if value is None:
-                    batch.delete(key)
-                else:
-                    batch.put(key, value)
+        handle = self._handle()
+        try:
+            with handle.write_batch(transaction=True, sync=self._sync) as batch:
+                for key, value in changes.items():
+                    if value is None:
+                        batch.delete(key)
+                    else:
+                        batch.put(key, value)
+        except (plyvel.Error, OSError) as exc:
+            raise DiskWriteError(_detail(exc)) from exc
 
     def close(self) -> None:
         self._db.close()
@@ -97,16 +129,44 @@ class LevelDB(Database):
         return _LevelSnapshot(self._handle().snapshot(), self.path)
 
 
-def _iterate(source: Any, prefix: bytes, reverse: bool) -> Iterator[tuple[bytes, bytes]]:
+# Reads shared by the database and its snapshots (`source` is a plyvel DB or Snapshot); every
+# read verifies LevelDB's checksums, and a failed one says the database is damaged.
+
+
+def _read_error(path: Path, exc: plyvel.Error) -> DatabaseError:
+    return DatabaseError(f"database at {path} is damaged: {_detail(exc)}; {REMEDY}")
+
+
+def _get(source: Any, key: bytes, path: Path) -> bytes | None:
+    require_bytes(key)
+    try:
+        value: bytes | None = source.get(key, verify_checksums=True)
+    except plyvel.Error as exc:
+        raise _read_error(path, exc) from exc
+    return value
+
+
+def _iterate(
+    source: Any, prefix: bytes, reverse: bool, path: Path
+) -> Iterator[tuple[bytes, bytes]]:
     require_bytes(prefix)
     # plyvel creates the LevelDB iterator (and its implicit snapshot) right here, at call time.
     if not reverse:
-        items: Iterator[tuple[bytes, bytes]] = source.iterator(prefix=prefix or None)
-        return items
+        items: Iterator[tuple[bytes, bytes]] = source.iterator(
+            prefix=prefix or None, verify_checksums=True
+        )
+        return _checked(items, path)
     # plyvel 1.5's reverse iterator with a start bound (which prefix= sets) yields nothing
     # when the last key in range equals the start, so bound only the top and stop ourselves.
-    items = source.iterator(stop=_prefix_end(prefix), reverse=True)
-    return takewhile(lambda item: item[0].startswith(prefix), items)
+    items = source.iterator(stop=_prefix_end(prefix), reverse=True, verify_checksums=True)
+    return _checked(takewhile(lambda item: item[0].startswith(prefix), items), path)
+
+
+def _checked(items: Iterator[tuple[bytes, bytes]], path: Path) -> Iterator[tuple[bytes, bytes]]:
+    try:
+        yield from items
+    except plyvel.Error as exc:
+        raise _read_error(path, exc) from exc
 
 
 class _LevelSnapshot(ReadOnly):
@@ -122,14 +182,12 @@ class _LevelSnapshot(ReadOnly):
         return self._snapshot
 
     def get(self, key: bytes) -> bytes | None:
-        require_bytes(key)
-        value: bytes | None = self._handle().get(key)
-        return value
+        return _get(self._handle(), key, self.path)
 
     def iterate(
         self, prefix: bytes = b"", *, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
-        return _iterate(self._handle(), prefix, reverse)
+        return _iterate(self._handle(), prefix, reverse, self.path)
 
     def close(self) -> None:
         if self._snapshot is not None:

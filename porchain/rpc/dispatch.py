@@ -24,7 +24,7 @@ import numpy as np
 import trio
 
 from porchain.chain import Chain
-from porchain.errors import DecodeError, InvalidTransaction, MempoolFull
+from porchain.errors import DecodeError, DiskWriteError, InvalidTransaction, MempoolFull
 from porchain.rpc import errors
 from porchain.rpc.errors import RPCError
 from porchain.rpc.limits import RPCLimits
@@ -248,6 +248,13 @@ def _guarded(method: str, compute: Callable[[], Any]) -> Any:
         return compute()
     except RPCError:
         raise
+    except DiskWriteError as exc:  # the OS reason only: LevelDB's message names our files
+        log.error("%s (in %s)", exc, method)
+        reason = exc.reason.rsplit(": ", 1)[-1]
+        raise RPCError(
+            errors.STORAGE_FAULT,
+            f"the node cannot write to its disk ({reason}); the request was not carried out",
+        ) from None
     except MempoolFull as exc:
         raise RPCError(errors.MEMPOOL_FULL, str(exc)) from None
     except (InvalidTransaction, DecodeError) as exc:
