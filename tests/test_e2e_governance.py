@@ -13,7 +13,7 @@ slow happens inside one. Every vote is a `gov vote --await-pool` process started
 waiting (its key unlocked), before the post it votes on is even sent; it votes as soon as its
 pool opens, so a vote lands a few blocks into a window of 30 to 50 however long processes take
 to start. Load only slows the slots, and a slower chain waits longer for the votes. No voter
-has two votes that could race for a nonce: each pool's votes open at least 6 blocks apart.
+votes in two pools that open close together, so no two of its votes race for a nonce.
 """
 
 from __future__ import annotations
