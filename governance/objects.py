@@ -17,12 +17,13 @@ PROPOSAL = 1
 KIND_NAMES = {COMMENT: "comment", PROPOSAL: "proposal"}
 
 # post status (its own pool)
-PENDING, ACCEPTED, REJECTED, NO_QUORUM = 0, 1, 2, 3
+PENDING, ACCEPTED, REJECTED, NO_QUORUM, REVIVED = 0, 1, 2, 3, 4
 STATUS_NAMES = {
     PENDING: "pending",
     ACCEPTED: "accepted",
     REJECTED: "rejected",
     NO_QUORUM: "no_quorum",
+    REVIVED: "revived",  # no quorum while governance was dormant: the post got its whole mint
 }
 
 # proposal stages

@@ -27,6 +27,7 @@ from porchain.consensus.pools import (
     NO_QUORUM,
     POST_POOL,
     REJECTED,
+    REVIVED,
     SENTIMENT_POOL,
     PoolTerms,
     open_pool,
@@ -112,7 +113,12 @@ def activate(state: State, proposal: o.Post, number: int) -> None:
     proposal.stage, proposal.wsc_id = o.ACTIVE, wsc_id
 
 
-POST_STATUS = {ACCEPTED: o.ACCEPTED, REJECTED: o.REJECTED, NO_QUORUM: o.NO_QUORUM}
+POST_STATUS = {
+    ACCEPTED: o.ACCEPTED,
+    REJECTED: o.REJECTED,
+    NO_QUORUM: o.NO_QUORUM,
+    REVIVED: o.REVIVED,
+}
 
 
 def on_pool_resolved(state: State, pool: Pool) -> None:
@@ -124,6 +130,8 @@ def on_pool_resolved(state: State, pool: Pool) -> None:
         target.status = POST_STATUS[pool.status]
         if accepted:
             flow_value(state, target.id, pool.author_minted)
+        elif pool.status == REVIVED:  # governance was dormant: the whole mint re-seeds gREP
+            flow_value(state, target.id, pool.author_minted + pool.unassigned_minted)
     elif not accepted:
         target.stage = o.FAILED
     elif pool.kind == SENTIMENT_POOL:

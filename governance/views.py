@@ -11,7 +11,7 @@ from typing import Any
 
 from governance import objects as o
 from porchain.consensus.ledger import LEDGERS, REP
-from porchain.consensus.pools import FOR, KIND_NAMES, OPEN, STATUS_NAMES, pool_outcome
+from porchain.consensus.pools import FOR, KIND_NAMES, OPEN, STATUS_NAMES, resolution_outcome
 from porchain.constants import PPM
 from porchain.crypto.keys import to_checksum_address
 from porchain.params import WSCParams
@@ -141,8 +141,15 @@ def pool_tally(state: State, pool: Pool) -> dict[str, Any]:
         "win_ratio_ppm": pool.win_ratio_ppm,
         "for_ratio_ppm": for_total * PPM // both if both else None,
         "binding_ppm": pool.binding_ppm,
-        "projected": STATUS_NAMES[pool_outcome(pool, supply)] if pool.status == OPEN else None,
+        "projected": projected(state, pool),
     }
+
+
+def projected(state: State, pool: Pool) -> str | None:
+    """An open pool's outcome if it resolved at the next block (revival included)."""
+    if pool.status != OPEN:
+        return None
+    return STATUS_NAMES[resolution_outcome(state, pool, state.chain.number + 1)]
 
 
 def wsc_json(state: State, wsc_id: int, record: WscRecord) -> dict[str, Any]:

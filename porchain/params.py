@@ -81,6 +81,7 @@ class WSCParams:
     gov_binding_win_ratio_ppm: int = _ppm()
     gov_binding_binding_ppm: int = _ppm()
     activation_delay: int = _int(1, 1_000_000)
+    gov_revival_blocks: int = _int(1, 1_000_000)  # no gREP quorum this long: governance dormant
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], *, base: WSCParams | None = None) -> WSCParams:
@@ -122,6 +123,17 @@ class WSCParams:
             raise InvalidParameters("max_tx_bytes must not exceed max_block_bytes")
         if self.wsc_royalty_ppm + self.author_share_ppm > PPM:
             raise InvalidParameters("wsc_royalty_ppm + author_share_ppm must not exceed 1e6")
+        self.check_governance_recoverable()
+
+    def check_governance_recoverable(self) -> None:
+        """The two conditions the revival rule needs (docs/governance.md, "Governance cannot
+        die"): a post mints gREP, and no gREP quorum asks for the whole supply, which a single
+        lost key would make unreachable forever."""
+        if self.post_fee * self.mint_ratio == 0:
+            raise InvalidParameters("post_fee and mint_ratio must be positive: a post mints gREP")
+        for name in ("gov_quorum_ppm", "gov_sentiment_quorum_ppm", "gov_binding_quorum_ppm"):
+            if getattr(self, name) >= PPM:
+                raise InvalidParameters(f"{name} must be below 1000000 (the whole gREP supply)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

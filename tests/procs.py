@@ -79,6 +79,10 @@ class Processes:
             start_new_session=True,
         )
         log.close()
+        return self.add(proc)
+
+    def add(self, proc: subprocess.Popen[str]) -> subprocess.Popen[str]:
+        """Track a process started elsewhere, to be stopped with the others."""
         self._procs.append(proc)
         return proc
 

@@ -14,7 +14,7 @@ import pytest
 import trio
 from click.testing import CliRunner, Result
 
-from governance import render
+from governance import cli_vote, render
 from governance.drafts import DraftError, load_draft, parse_weight
 from governance.objects import INCINERATOR_POST
 from porchain.chain import Chain
@@ -574,3 +574,76 @@ async def test_query_errors_are_one_line(home: Path, node: Node) -> None:
         await gov(home, node, "cite", "0xcdcdcdcd:5%", "--title", "x", "--from", "bob")
     )
     assert prefix == "Error: no post 0xcdcdcdcd"
+
+
+# -- voting as soon as a pool opens ---------------------------------------------------------------
+
+
+async def test_vote_awaits_the_pool_it_names(
+    home: Path, node: Node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--await-pool` votes in a pool that is not open yet: the post's own pool once the post
+    is in a block, the sentiment vote once discussion ends. Blocks are produced only after the
+    CLI has seen the pool closed, so each vote really waited."""
+    waited = trio.Event()
+    token = trio.lowlevel.current_trio_token()
+    seen_closed = cli_vote.awaited_pool
+
+    def awaited_pool(post: Any, kind: str, head: int) -> Any:
+        found = seen_closed(post, kind, head)
+        if found is None:
+            trio.from_thread.run_sync(waited.set, trio_token=token)
+        return found
+
+    monkeypatch.setattr(cli_vote, "awaited_pool", awaited_pool)
+
+    async def vote_when(kind: str, voter: str, proposal: str, open_it: Any) -> Result:
+        """Run the vote in a thread; once it waits, `open_it()`; its result when it is sent."""
+        nonlocal waited
+        waited = trio.Event()
+        args = ("vote", proposal, "for", "--stake", "20", "--from", voter, "--await-pool", kind)
+        async with trio.open_nursery() as nursery:
+            results: list[Result] = []
+            nursery.start_soon(lambda: append_result(results, gov(home, node, *args)))
+            with trio.fail_after(30):
+                await waited.wait()
+            open_it()
+        return results[0]
+
+    (tmp_path / "body.md").write_text("More.\n")
+    draft = tmp_path / "p.toml"
+    ok(
+        await gov(
+            home, node, "draft", "--out", str(draft), "--title", "Raise", "--body-file",
+            str(tmp_path / "body.md"), "--set", "subsidy=25_000_000_000",
+        )
+    )  # fmt: skip
+    proposal = (await gov_json(home, node, "propose", str(draft), "--from", "alice"))["post_id"]
+    own = await vote_when("post", "carol", proposal, lambda: produce(node))  # post in a block
+    assert "waiting for the post pool of post" in own.stderr
+    assert "(the post's own pool)" in own.stderr
+    shown = await gov_json(home, node, "show", proposal)
+    sentiment = await vote_when(
+        "sentiment", "bob", proposal, lambda: produce_until(node, shown["proposal"]["stage_ends"])
+    )
+    assert "(sentiment vote)" in sentiment.stderr
+    produce(node)
+    tally = await gov_json(home, node, "tally", proposal)
+    assert [(p["kind"], p["voters"]) for p in tally["pools"]] == [("post", 1), ("sentiment", 1)]
+
+    comment = await gov_json(home, node, "cite", "incinerator:1%", "--title", "c", "--from", "bob")
+    produce(node)
+    error = one_error_line(
+        await gov(home, node, "vote", comment["post_id"], "for", "--stake", "1", "--from",
+                  "dave", "--await-pool", "binding")
+    )  # fmt: skip
+    assert error == f"Error: post {comment['post_id'][:10]} is a comment: it has no binding vote"
+    twice = await gov(
+        home, node, "vote", proposal, "for", "--stake", "1", "--from", "dave", "--pool", "1",
+        "--await-pool", "post",
+    )  # fmt: skip
+    assert twice.exit_code == 2 and "--pool and --await-pool" in twice.stderr
+
+
+async def append_result(results: list[Result], pending: Any) -> None:
+    results.append(await pending)

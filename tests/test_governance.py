@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import pytest
 
@@ -95,13 +96,22 @@ def stage_heights(posted_at: int) -> tuple[int, int, int]:
 class Forum:
     """A governance chain and the few moves the tests make on it."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        grep: Mapping[PrivateKey, str] | None = None,
+        wsc: Mapping[str, Any] | None = None,
+    ) -> None:
+        """`grep`: the genesis gREP holders (default: the three voters, 100 each); `wsc`:
+        changes to the minimal preset."""
         alloc: dict[PrivateKey, dict[str, str]] = {k: {"balance": "1000"} for k in KEYS}
         alloc[PRODUCER] = {"balance": "1000", "rep_encumbered": "100"}
-        for voter in (VOTER1, VOTER2, VOTER3):
-            alloc[voter]["grep"] = "100"
+        if grep is None:
+            grep = dict.fromkeys((VOTER1, VOTER2, VOTER3), "100")
+        for holder, amount in grep.items():
+            alloc[holder]["grep"] = amount
         alloc[POOR] = {"balance": "0.5"}
-        self.genesis = make_genesis(alloc)
+        self.genesis = make_genesis(alloc, wsc=wsc)
         self.chain: Chain = new_chain(self.genesis, rules=governance_rules())
 
     def state(self) -> State:

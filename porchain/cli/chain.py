@@ -16,6 +16,7 @@ from porchain.cli.common import (
     table,
 )
 from porchain.cli.genesis import resolve_account
+from porchain.consensus.pools import STATUS_NAMES
 from porchain.rpc.format import hex0x
 from porchain.units import format_amount
 
@@ -188,7 +189,7 @@ def chain_schedule(ctx: click.Context, count: int, rpc_url: str | None, output: 
     )
 
 
-POOL_STATUSES = ("open", "accepted", "rejected", "no_quorum")
+POOL_STATUSES = tuple(STATUS_NAMES.values())
 
 
 @chain.command("pools")

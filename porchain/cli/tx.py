@@ -67,6 +67,18 @@ def send_transaction(
     *,
     sender: str,
     password_file: Path | None,
+    **options: Any,
+) -> None:
+    """Sign with the sender's key, send, report (and with `wait`, wait for inclusion)."""
+    send_with_key(ctx, unlock_key(ctx, sender, password_file), kind, payload, **options)
+
+
+def send_with_key(
+    ctx: click.Context,
+    key: PrivateKey,
+    kind: int,
+    payload: list[RLPItem],
+    *,
     fee: int | None,
     nonce: int | None,
     wait: bool,
@@ -74,8 +86,8 @@ def send_transaction(
     rpc_url: str | None,
     output: str,
 ) -> None:
-    """Sign with the sender's key, send, report (and with `wait`, wait for inclusion)."""
-    key = unlock_key(ctx, sender, password_file)
+    """`send_transaction` with the key already unlocked (`gov vote --await-pool` unlocks it
+    before it waits, so the vote goes out the moment its pool opens)."""
     client = rpc_client(ctx, rpc_url)
     signed = sign_transaction(client, key, kind, payload, fee=fee, nonce=nonce)
     send_and_report(client, signed, wait=wait, timeout=timeout, output=output)

@@ -6,6 +6,11 @@ while it is open. At the first block past its duration it resolves: quorum, win 
 losers' stakes (their `binding_ppm` part) and the minted shares are redistributed pro rata to the
 winners. Rounding remainders and shares with nobody to take them go to the incinerator, so that
 what a pool mints is always exactly what it credits plus what it burns.
+
+Governance cannot die (the revival rule): once no gREP pool has reached quorum for
+`gov_revival_blocks` blocks, a post pool that misses quorum is `revived` instead of burning its
+mint: every stake comes back and the whole mint goes to the post, so whoever pays a post fee
+holds gREP again, even when the supply fell to 0 or every holder lost its key.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from porchain.consensus.ledger import LEDGERS
+from porchain.consensus.ledger import GREP, LEDGERS, Ledger
 from porchain.consensus.modules import BlockContext, TxHandler
 from porchain.constants import PPM
 from porchain.crypto.keys import to_checksum_address
@@ -32,7 +37,14 @@ OPEN = 0
 ACCEPTED = 1
 REJECTED = 2
 NO_QUORUM = 3
-STATUS_NAMES = {OPEN: "open", ACCEPTED: "accepted", REJECTED: "rejected", NO_QUORUM: "no_quorum"}
+REVIVED = 4  # a post pool without quorum while governance was dormant: the post gets its mint
+STATUS_NAMES = {
+    OPEN: "open",
+    ACCEPTED: "accepted",
+    REJECTED: "rejected",
+    NO_QUORUM: "no_quorum",
+    REVIVED: "revived",
+}
 
 BLOCK_POOL = 0
 POST_POOL = 1  # a forum post's value vote (gREP)
@@ -112,22 +124,49 @@ def pool_outcome(pool: Pool, supply: int) -> int:
     return REJECTED
 
 
+def is_governance_dormant(state: State, number: int) -> bool:
+    """No gREP pool has reached quorum in the `gov_revival_blocks` blocks before `number`.
+
+    On-chain, "the gREP that can still vote is too little to ever make quorum" (the supply is 0,
+    or its holders lost their keys) cannot be told from "nobody cared for a while"; both look
+    like this, and both are ended by the revival rule.
+    """
+    return number - state.grep_quorum.height > state.params.gov_revival_blocks
+
+
+def resolution_outcome(state: State, pool: Pool, number: int) -> int:
+    """The outcome of `pool` resolving at block `number`: `pool_outcome`, with revival."""
+    outcome = pool_outcome(pool, LEDGERS[pool.token].total(state))
+    if outcome == NO_QUORUM and pool.kind == POST_POOL and is_governance_dormant(state, number):
+        return REVIVED
+    return outcome
+
+
+def return_stakes(state: State, ledger: Ledger, pool: Pool) -> None:
+    for stake in pool.stakes:
+        stake.returned = stake.amount
+        ledger.unstake(state, stake.voter, stake.amount, stake.encumbered, stake.amount)
+
+
 def resolve_pool(state: State, pool: Pool, number: int) -> None:
     """Settle every stake and minted share of `pool` at block `number`."""
     ledger = LEDGERS[pool.token]
-    outcome = pool_outcome(pool, ledger.total(state))
+    outcome = resolution_outcome(state, pool, number)
     pool.status, pool.resolved_at = outcome, number
+    if pool.token == GREP and outcome in (ACCEPTED, REJECTED):
+        state.grep_quorum.height = number
     pool.for_total = pool.author_minted + sum(s.amount for s in pool.stakes if s.side == FOR)
     pool.against_total = pool.unassigned_minted + sum(
         s.amount for s in pool.stakes if s.side == AGAINST
     )
     minted = pool.author_minted + pool.unassigned_minted
     if outcome == NO_QUORUM:
-        for stake in pool.stakes:
-            stake.returned = stake.amount
-            ledger.unstake(state, stake.voter, stake.amount, stake.encumbered, stake.amount)
+        return_stakes(state, ledger, pool)
         ledger.burn_from_pool(state, minted)
         pool.burned = minted
+        return
+    if outcome == REVIVED:  # the whole mint stays pooled, for the module that opened the pool
+        return_stakes(state, ledger, pool)
         return
     winning_side = FOR if outcome == ACCEPTED else AGAINST
     pot = pool.unassigned_minted

@@ -85,6 +85,7 @@ def schedule_state_key(epoch: int) -> bytes:
 
 POOL_PREFIX = b"pool/"
 OPEN_POOLS_STATE_KEY = b"pools/open"
+GREP_QUORUM_STATE_KEY = b"pools/grep-quorum"
 
 
 def pool_state_key(pool_id: int) -> bytes:

@@ -14,7 +14,7 @@ MEMPOOL_FULL = -32001
 STATE_UNAVAILABLE = -32002
 RESPONSE_TOO_LARGE = -32003  # as geth: the answer (or a batch's answers) over the size cap
 ORIGIN_NOT_ALLOWED = -32004  # a browser page from an origin not in --rpc-cors
-STORAGE_FAULT = -32010  # the node cannot write to its disk: nothing of the request was stored
+STORAGE_FAULT = -32005  # the node cannot write to its disk: nothing of the request was stored
 
 
 class RPCError(Exception):

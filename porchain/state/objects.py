@@ -253,5 +253,13 @@ class OpenPools(Record):
 
 
 @dataclass(slots=True)
+class GrepQuorum(Record):
+    """The last block at which a gREP pool reached quorum (0: never since genesis). The
+    revival rule measures how long governance has been dormant from it."""
+
+    height: int = 0
+
+
+@dataclass(slots=True)
 class PoolRef(Record):
     pool_id: int = 0

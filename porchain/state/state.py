@@ -24,6 +24,7 @@ from porchain.state.objects import (
     Beacon,
     ChainInfo,
     EpochRecord,
+    GrepQuorum,
     OpenPools,
     Pool,
     PoolRef,
@@ -117,6 +118,10 @@ class State:
     @property
     def open_pools(self) -> OpenPools:
         return self.get(schema.OPEN_POOLS_STATE_KEY, OpenPools)
+
+    @property
+    def grep_quorum(self) -> GrepQuorum:
+        return self.get(schema.GREP_QUORUM_STATE_KEY, GrepQuorum)
 
     def block_pool_id(self, number: int) -> int:
         return self.get(schema.block_pool_state_key(number), PoolRef).pool_id
