@@ -135,6 +135,12 @@ def check_at_open(chain: Chain, watermark: Watermark | None, *, walk: int = STAR
             f"finalized block #{mark.number} 0x{mark.block_hash.hex()[:16]}.. is no longer "
             "on its canonical chain",
         )
+    if chain.checkpoint.number < mark.number:
+        raise CorruptDatabase(
+            path,
+            f"it was rolled back: block #{mark.number} was final and on disk, but the database "
+            f"records only #{chain.checkpoint.number} as final",
+        )
 
 
 def _walk_back(chain: Chain, path: Path | None, walk: int) -> None:

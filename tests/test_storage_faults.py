@@ -433,3 +433,15 @@ def test_a_real_failed_write_is_a_disk_write_error(tmp_path: Path) -> None:
     assert done.stdout.startswith("refused: the node cannot write to its disk: IO error: "), (
         done.stdout + done.stderr
     )
+
+
+def test_a_finalized_checkpoint_below_the_watermark_is_a_refused_rollback(datadir: Path) -> None:
+    """Fork choice keeps to the chain's finalized checkpoint: one that came back lower than the
+    watermark would let a branch revert a block that was final."""
+    chaindata = datadir / "chaindata"
+    with LevelDB(chaindata, create=False) as db:
+        genesis = db.get(schema.canonical_key(0))
+        db.put(schema.FINALIZED_KEY, rlp_encode([encode_uint(0), genesis]))
+    message = refusal(chaindata)
+    assert f"block #{BLOCKS - LAG} was final and on disk" in message
+    assert "records only #0 as final" in message
