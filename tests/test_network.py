@@ -3,6 +3,9 @@ partitions, and banning of peers that misbehave."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
 import trio
 import trio.testing
@@ -14,7 +17,7 @@ from porchain.net.peer import Peer, handshake, new_hello
 from porchain.net.transport import ConnectionClosed
 from porchain.types.blocks import Block
 from tests.factories import key, keys_by_address, resign, transfer
-from tests.netsim import PRODUCER_KEYS, address, network_genesis, simulation
+from tests.netsim import PRODUCER_KEYS, Sim, address, network_genesis, simulation
 
 DURATION = 2  # minimal preset: block pools stay open two blocks
 
@@ -77,7 +80,7 @@ async def test_partition_stops_finality_and_heals_into_one_chain(
         assert min(n.chain.finalized.number for n in sim.nodes) > max(finalized)
 
 
-async def fake_peer(sim, target: int):  # type: ignore[no-untyped-def]
+async def fake_peer(sim, target: int, *, listen: bytes = b""):  # type: ignore[no-untyped-def]
     """A connection that passes the handshake with a key of its own."""
     fake_key = key(900 + target)
     conn = await sim.network.transport("fake:1").connect(address(target))
@@ -89,9 +92,18 @@ async def fake_peer(sim, target: int):  # type: ignore[no-untyped-def]
         head_hash=chain.genesis_hash,
         finalized=0,
         node_id=fake_key.address,
+        listen=listen,
     )
     await handshake(conn, hello, fake_key)
     return conn, fake_key
+
+
+async def next_message(conn, cls):  # type: ignore[no-untyped-def]
+    """The next message of type `cls` the node sends on `conn` (the others are skipped)."""
+    with trio.fail_after(30):
+        while not isinstance(message := m.decode_message(await conn.receive()), cls):
+            pass
+    return message
 
 
 async def closed(conn) -> bool:  # type: ignore[no-untyped-def]
@@ -232,3 +244,109 @@ async def test_a_peer_that_connects_gets_our_pending_transactions(
             while not isinstance(message := m.decode_message(await conn.receive()), m.Txs):
                 pass
         assert message.txs == [sent.encoded]
+
+
+@asynccontextmanager
+async def two_nodes() -> AsyncIterator[Sim]:
+    """Two honest nodes, connected and producing."""
+    async with simulation(network_genesis(2)) as sim:
+        for i in range(2):
+            await sim.start_node(i)
+        await trio.sleep(2.05)
+        yield sim
+
+
+async def keeps_producing(sim) -> bool:  # type: ignore[no-untyped-def]
+    """The honest nodes still produce 3 s on, in agreement, every one connected to the others."""
+    before = sim.nodes[0].chain.head.number
+    await trio.sleep(3.05)
+    ids = {node.network.node_id for node in sim.nodes}
+    return (
+        agree(sim)
+        and sim.nodes[0].chain.head.number >= before + 20
+        and all(ids - {node.network.node_id} <= set(node.network.peers) for node in sim.nodes)
+    )
+
+
+@pytest.mark.parametrize(
+    ("asked", "wrong"),
+    [(m.GetPeers, m.Blocks), (m.GetBlocks, m.Peers)],
+    ids=["BLOCKS for GET_PEERS", "PEERS for GET_BLOCKS"],
+)
+async def test_an_answer_of_the_wrong_type_bans_the_peer_not_the_node(
+    autojump_clock: trio.testing.MockClock, asked: type, wrong: type
+) -> None:
+    """Issue 10, finding 1: the node read the answer's fields as its request's and died."""
+    async with two_nodes() as sim:
+        conn, fake_key = await fake_peer(sim, 0)
+        if asked is m.GetBlocks:  # a head above ours, so the node syncs from us
+            await conn.send(m.encode_message(m.Status(10**6, b"\x01" * 32, 0)))
+        request = await next_message(conn, asked)
+        await conn.send(m.encode_message(wrong(request.request_id, [])))
+        assert await closed(conn)
+        assert fake_key.address in sim.nodes[0].network.banned
+        assert await keeps_producing(sim)
+
+
+async def test_a_hello_with_an_undialable_address_is_not_recorded(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Issue 10, finding 2: `\\xff:1` was kept, gossiped and dialed."""
+    async with two_nodes() as sim:
+        conn, fake_key = await fake_peer(sim, 0, listen=b"\xff:1")
+        await conn.send(m.encode_message(m.Ping(1)))
+        await next_message(conn, m.Pong)
+        network = sim.nodes[0].network
+        assert network.peers[fake_key.address].listen is None
+        assert set(network.addresses) <= {address(0), address(1)}  # ours, from node 1
+        assert await keeps_producing(sim)
+
+
+async def test_undialable_addresses_in_a_peers_answer_are_skipped(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Issue 10, finding 2: a 64-character label made the dial loop raise UnicodeError."""
+    async with two_nodes() as sim:
+        conn, _ = await fake_peer(sim, 0)
+        request = await next_message(conn, m.GetPeers)
+        poisoned = [b"a" * 64 + b".example:1", b"\xff:1", b"host:0", b"..:1", b"b" * 254 + b":1"]
+        answer = m.Peers(request.request_id, [*poisoned, b"elsewhere:30400", b"10.0.0.9:30400"])
+        await conn.send(m.encode_message(answer))
+        await conn.send(m.encode_message(m.Ping(1)))
+        await next_message(conn, m.Pong)
+        learned = set(sim.nodes[0].network.addresses) - {address(0), address(1)}
+        assert learned == {"elsewhere:30400", "10.0.0.9:30400"}
+        assert await keeps_producing(sim)
+
+
+async def test_an_address_that_cannot_be_dialed_is_dropped_not_fatal(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Issue 10, finding 2: an exception other than OSError dialing one address (here the
+    resolver's UnicodeError for an overlong label) killed the node."""
+    async with simulation(network_genesis(2)) as sim:
+        await sim.start_node(0, bootnodes=())
+        poisoned = "a" * 64 + ":1"
+        node = await sim.start_node(1, bootnodes=(poisoned, address(0)))
+        assert await keeps_producing(sim)
+        assert poisoned not in node.network.addresses
+
+
+async def test_a_banned_peer_is_told_why_before_the_connection_closes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Issue 10, finding 7: the DISCONNECT frame was queued, then its writer cancelled."""
+    async with two_nodes() as sim:
+        conn, fake_key = await fake_peer(sim, 0)
+        await conn.send(b"\xff\x00 not a message")
+        last = None
+        with trio.fail_after(30):
+            try:
+                while True:
+                    last = m.decode_message(await conn.receive())
+            except ConnectionClosed:
+                pass
+        assert isinstance(last, m.Disconnect)
+        assert last.reason.startswith(b"banned: unknown message type 255")
+        assert fake_key.address in sim.nodes[0].network.banned
+        assert await keeps_producing(sim)

@@ -20,6 +20,7 @@ from porchain.net.transport import (
     ConnectionClosed,
     Handler,
     Transport,
+    split_address,
 )
 
 CHANNEL_FRAMES = 256  # bounded like a socket buffer: a slow reader slows its sender
@@ -118,6 +119,8 @@ class MemoryTransport(Transport):
 
     async def connect(self, address: str) -> Connection:
         await trio.lowlevel.checkpoint()
+        host, _ = split_address(address)
+        host.encode("idna")  # a name the resolver refuses fails here as it does over TCP
         listener = self.network._listeners.get(address)
         if listener is None or not self.network.reachable(self.address, address):
             raise OSError(f"connection to {address} refused")

@@ -137,6 +137,7 @@ PAYLOADS: dict[MsgType, type[Record]] = {
     MsgType.DISCONNECT: Disconnect,
 }
 TYPES: dict[type[Record], MsgType] = {cls: t for t, cls in PAYLOADS.items()}
+RESPONSES: dict[type[Record], type[Record]] = {GetBlocks: Blocks, GetPeers: Peers}
 
 
 def encode_message(message: Record) -> bytes:

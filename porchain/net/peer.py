@@ -15,8 +15,15 @@ import trio
 from porchain.crypto.hashing import keccak
 from porchain.crypto.keys import PrivateKey, recover_address, to_checksum_address
 from porchain.errors import DecodeError, InvalidSignature, PeerMisbehaved, PorchainError
-from porchain.net.messages import PROTOCOL_VERSION, Auth, Hello, decode_message, encode_message
-from porchain.net.transport import Connection, ConnectionClosed
+from porchain.net.messages import (
+    PROTOCOL_VERSION,
+    RESPONSES,
+    Auth,
+    Hello,
+    decode_message,
+    encode_message,
+)
+from porchain.net.transport import Connection, ConnectionClosed, is_dialable
 from porchain.types.records import Record
 
 SEND_QUEUE = 256  # frames waiting for the writer; gossip beyond this is dropped, not queued
@@ -77,7 +84,8 @@ class Peer:
     def __init__(self, conn: Connection, hello: Hello, *, outbound: bool) -> None:
         self.conn = conn
         self.node_id = hello.node_id
-        self.listen = hello.listen.decode(errors="replace") or None
+        listen = hello.listen.decode(errors="replace")
+        self.listen = listen if is_dialable(listen) else None  # never trust a peer's address
         self.outbound = outbound
         self.head_number = hello.head_number
         self.head_hash = hello.head_hash
@@ -87,8 +95,10 @@ class Peer:
         self.dropped = 0
         self.cancel_scope = trio.CancelScope()
         self.closed = False
+        self.farewell: bytes | None = None  # the DISCONNECT frame to send once its tasks stop
+        self.torn = False  # a send was cut off mid-frame: the stream can carry nothing more
         self._queue_in, self._queue_out = trio.open_memory_channel[bytes](SEND_QUEUE)
-        self._pending: dict[int, trio.MemorySendChannel[Record]] = {}
+        self._pending: dict[int, tuple[type[Record], trio.MemorySendChannel[Record]]] = {}
         self._ids = itertools.count(1)
 
     def __repr__(self) -> str:
@@ -109,7 +119,9 @@ class Peer:
 
     async def run_writer(self) -> None:
         async for frame in self._queue_out:
+            self.torn = True
             await self.conn.send(frame)
+            self.torn = False
 
     async def request(self, message: Record, timeout: float) -> Record:
         """Send a request (its `request_id` is set here) and wait for the matching response.
@@ -121,7 +133,7 @@ class Peer:
         request_id = next(self._ids)
         message.request_id = request_id  # type: ignore[attr-defined]
         answer_in, answer_out = trio.open_memory_channel[Record](1)
-        self._pending[request_id] = answer_in
+        self._pending[request_id] = (RESPONSES[type(message)], answer_in)
         try:
             if not self.send(message):
                 raise trio.TooSlowError
@@ -133,15 +145,29 @@ class Peer:
             self._pending.pop(request_id, None)
 
     def deliver(self, response: Record) -> None:
-        """Hand a response to the request waiting for it (late or unasked ones are ignored)."""
-        waiting = self._pending.pop(response.request_id, None)  # type: ignore[attr-defined]
-        if waiting is not None:
-            waiting.send_nowait(response)
+        """Hand a response to the request waiting for it (late or unasked ones are ignored).
 
-    def close(self) -> None:
-        """Stop the peer's tasks and fail the requests waiting for it."""
+        A response of another type than its request's is PeerMisbehaved; the request waiting
+        for it then fails as the peer closes.
+        """
+        pending = self._pending.pop(response.request_id, None)  # type: ignore[attr-defined]
+        if pending is None:
+            return
+        expected, waiting = pending
+        if not isinstance(response, expected):
+            waiting.close()
+            raise PeerMisbehaved(
+                f"{type(response).__name__} answer to a request for {expected.__name__}"
+            )
+        waiting.send_nowait(response)
+
+    def close(self, farewell: Record | None = None) -> None:
+        """Stop the peer's tasks and fail the requests waiting for it; `farewell` (a DISCONNECT)
+        is sent by the peer's own task once they have stopped."""
+        if farewell is not None and not self.closed:
+            self.farewell = encode_message(farewell)
         self.closed = True
         self.cancel_scope.cancel()
-        for waiting in self._pending.values():
+        for _, waiting in self._pending.values():
             waiting.close()
         self._pending.clear()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import OrderedDict
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ import trio
 from porchain.errors import (
     BlockAlreadyKnown,
     ConflictsWithFinalized,
+    DatabaseError,
     DecodeError,
     FutureBlock,
     InvalidBlock,
@@ -32,7 +34,13 @@ from porchain.errors import (
 )
 from porchain.net import messages as m
 from porchain.net.peer import IncompatiblePeer, Peer, handshake, new_hello
-from porchain.net.transport import Connection, ConnectionClosed, Transport, split_address
+from porchain.net.transport import (
+    Connection,
+    ConnectionClosed,
+    Transport,
+    is_dialable,
+    split_address,
+)
 from porchain.types.blocks import Block
 from porchain.types.records import Record
 from porchain.types.transactions import Transaction
@@ -64,6 +72,7 @@ class NetConfig:
     redial_after: float = 3.0
     status_interval: float = 2.0
     ban_seconds: float = 600.0
+    disconnect_timeout: float = 1.0  # for the DISCONNECT frame of a closing peer to leave
     sync_batch: int = 64
     seen_cache: int = 100_000
 
@@ -174,6 +183,11 @@ class NetworkService:
             log.debug("dial failed address=%s reason=%s", address, exc)
             self._retry_at[address] = trio.current_time() + self.config.redial_after
             return
+        except Exception as exc:  # the resolver refusing a name no check of ours foresaw
+            log.warning("dropping address=%r: cannot dial it: %r", address, exc)
+            self.addresses.pop(address, None)
+            self._retry_at.pop(address, None)
+            return
         finally:
             self._dialing.discard(address)
         self._retry_at[address] = trio.current_time() + self.config.redial_after
@@ -183,7 +197,10 @@ class NetworkService:
         await self._serve(conn, outbound=False)
 
     async def _serve(self, conn: Connection, *, outbound: bool) -> None:
-        """Handshake, then run the peer until it closes, times out or misbehaves."""
+        """Handshake, then run the peer until it closes, times out or misbehaves. Whatever its
+        data makes fail in its handling closes this peer, never the node (but a storage fault
+        is the node's own)."""
+        peer = None
         try:
             peer = await self._handshake(conn, outbound)
             if peer is None:
@@ -199,9 +216,25 @@ class NetworkService:
                 finally:
                     peer.close()
                     self._unregister(peer)
+        except Exception as exc:
+            if any(isinstance(e, DatabaseError) for e in leaf_exceptions(exc)):
+                raise
+            log.error("peer handling failed remote=%s", conn.remote, exc_info=True)
         finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(1):
-                await conn.aclose()
+            with trio.CancelScope(shield=True):
+                if peer is not None:
+                    await self._say_farewell(peer)
+                with trio.move_on_after(1):
+                    await conn.aclose()
+
+    async def _say_farewell(self, peer: Peer) -> None:
+        """Send the DISCONNECT frame of a peer we close (the reason of a ban), bounded so that a
+        peer that reads nothing cannot hold its task. Not after a frame cut off mid-way: the
+        stream would carry it as the end of that frame."""
+        if peer.farewell is None or peer.torn:
+            return
+        with trio.move_on_after(self.config.disconnect_timeout), suppress(ConnectionClosed):
+            await peer.conn.send(peer.farewell)
 
     async def _handshake(self, conn: Connection, outbound: bool) -> Peer | None:
         head = self.chain.head
@@ -223,7 +256,7 @@ class NetworkService:
         except (ConnectionClosed, trio.TooSlowError):
             return None
         peer = Peer(conn, theirs, outbound=outbound)
-        if peer.listen is not None and _is_address(peer.listen):
+        if peer.listen is not None:  # only a dialable one is kept
             self.addresses[peer.listen] = peer.node_id
         return peer if self._register(peer) else None
 
@@ -290,7 +323,7 @@ class NetworkService:
             return
         for raw in answer.addresses[:MAX_ADDRESSES_SHARED]:  # type: ignore[attr-defined]
             address = raw.decode(errors="replace")
-            if _is_address(address):
+            if is_dialable(address):  # the others are skipped: not all of a list is wrong
                 self.addresses.setdefault(address, None)
 
     async def _status_loop(self) -> None:
@@ -460,6 +493,11 @@ class NetworkService:
                     peer.diverged_head = peer.head_hash
                 except PeerMisbehaved as exc:
                     self.ban(peer, str(exc))
+                except Exception as exc:
+                    if isinstance(exc, DatabaseError):
+                        raise
+                    log.error("sync failed peer=%s", peer.label, exc_info=True)
+                    peer.close()
 
     async def _sync_from(self, peer: Peer) -> None:
         """Pull the peer's canonical blocks after our head (after our finalized block, if its
@@ -531,8 +569,7 @@ class NetworkService:
     def ban(self, peer: Peer, reason: str) -> None:
         log.warning("banning peer=%s for %ds: %s", peer.label, self.config.ban_seconds, reason)
         self.banned[peer.node_id] = trio.current_time() + self.config.ban_seconds
-        peer.send(m.Disconnect(b"banned: " + reason.encode()[:200]))
-        peer.close()
+        peer.close(farewell=m.Disconnect(b"banned: " + reason.encode()[:200]))
 
     def cut_off(self, node_ids: set[bytes]) -> None:
         """Drop these peers and refuse them until `heal` (the devnet's partitions)."""
@@ -554,11 +591,3 @@ def _fitting(items: list[bytes], limit: int) -> list[bytes]:
         if i and size > limit:
             return items[:i]
     return items
-
-
-def _is_address(text: str) -> bool:
-    try:
-        split_address(text)
-    except ValueError:
-        return False
-    return True

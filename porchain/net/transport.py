@@ -7,6 +7,8 @@ the limit before the body is read, so a peer cannot make us buffer more than `ma
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 
@@ -16,6 +18,8 @@ from porchain.errors import PeerMisbehaved
 
 MAX_FRAME_BYTES = 16 * 2**20
 READ_CHUNK = 65_536
+MAX_HOST_CHARS = 253  # a DNS name, as resolvers accept it
+HOST_LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}")
 
 Handler = Callable[["Connection"], Awaitable[None]]
 
@@ -55,6 +59,23 @@ def split_address(address: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise ValueError(f"not a host:port address: {address!r}")
     return host, int(port)
+
+
+def is_dialable(address: str) -> bool:
+    """Whether a "host:port" a peer gave us is one we may dial: an IP address or a hostname of
+    ASCII letters, digits, `-` and `_` in labels of 1 to 63 characters, and a port from 1.
+    Anything else (other characters, an overlong label) would fail in the resolver, or worse."""
+    try:
+        host, port = split_address(address)
+    except ValueError:
+        return False
+    if port == 0 or len(host) > MAX_HOST_CHARS:
+        return False
+    try:
+        ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return all(HOST_LABEL.fullmatch(label) for label in host.split("."))
+    return True
 
 
 class TcpConnection(Connection):
