@@ -228,6 +228,46 @@ def test_block_from_the_future_is_rejected(chain: Chain) -> None:
     assert chain.head == block.header
 
 
+# With 4 slots an epoch, slot 2^64 - 5 is the last of epoch 2^62 - 2: the schedule a block there
+# draws, of the next epoch, ends at slot 2^64 - 1, the last an 8-byte draw can take.
+HIGHEST_SLOT = 2**64 - 5
+
+
+@pytest.mark.parametrize("slot", [2**64 - 1, HIGHEST_SLOT + 1])
+def test_slot_past_the_drawable_schedules_is_rejected_without_a_clock(
+    chain: Chain, slot: int
+) -> None:
+    """Issue 10, finding 9: no clock bounds the slot on `db import`, so the rules must, before
+    the epochs up to it are processed (drawing schedules past 2^64 raised OverflowError)."""
+    assert chain.state().params.epoch_slots == 4
+    block = build_on_head(chain).block
+    assert_rejected(
+        chain,
+        resign(block, signer_of(block), slot=slot),
+        f"^slot {slot} is over the highest slot a block may have, {HIGHEST_SLOT} ",
+    )
+
+
+def test_side_block_past_the_drawable_schedules_is_rejected(chain: Chain) -> None:
+    """A side block is never stored with a slot its branch could not be applied at."""
+    block = build_on_head(chain).block
+    extend(chain)
+    extend(chain)
+    assert_rejected(
+        chain,
+        resign(block, signer_of(block), slot=2**64 - 1),
+        "^slot 18446744073709551615 is over the highest slot a block may have",
+    )
+
+
+def test_the_highest_slot_a_block_may_have_is_valid(chain: Chain) -> None:
+    """The bound is exact: a block at it applies (its schedules' last slot is 2^64 - 1)."""
+    assert chain.state().params.epoch_slots == 4
+    block = build_on_head(chain, slot=HIGHEST_SLOT).block
+    chain.import_block(block)
+    assert chain.head == block.header
+
+
 def test_unknown_parent_is_rejected(chain: Chain) -> None:
     block = build_on_head(chain).block
     orphan = resign(block, signer_of(block), parent_hash=keccak(b"nowhere"))

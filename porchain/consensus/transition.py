@@ -13,7 +13,7 @@ from porchain.consensus.blockpools import pay_royalty
 from porchain.consensus.modules import BlockContext, Rules, TxHandler
 from porchain.consensus.pools import process_due_pools
 from porchain.consensus.salary import distribute_block_fees, settle_salary, spendable_balance
-from porchain.consensus.selection import get_slot_producer
+from porchain.consensus.selection import check_block_slot, get_slot_producer
 from porchain.consensus.slots import process_slots
 from porchain.crypto.keys import to_checksum_address
 from porchain.errors import InvalidBlock, InvalidTransaction
@@ -99,8 +99,9 @@ def process_transaction(state: State, tx: Transaction, rules: Rules, ctx: BlockC
 
 
 def process_block_form(state: State, block: Block) -> None:
-    """Checks of the block itself: limits, transaction root, producer signature."""
+    """Checks of the block itself: limits, slot range, transaction root, producer signature."""
     params = state.params
+    check_block_slot(params.epoch_slots, block.slot)
     if block.size > params.max_block_bytes:
         raise InvalidBlock(
             f"block is {block.size} bytes, over the limit of {params.max_block_bytes}"
