@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from porchain.chain import MAX_FUTURE_DRIFT_MS, Chain, ImportResult
+from porchain.composition import core_modules
+from porchain.consensus.modules import Module, Rules
 from porchain.consensus.slots import scheduled_producer
 from porchain.constants import INCINERATOR
 from porchain.crypto.hashing import ZERO_HASH, keccak
@@ -16,7 +18,7 @@ from porchain.crypto.keys import PrivateKey, to_checksum_address
 from porchain.db import Database, LevelDB, MemoryDB, schema
 from porchain.errors import BlockAlreadyKnown, DatabaseError, InvalidBlock, UnknownParent
 from porchain.state.lthash import LtHash
-from porchain.state.state import load_lthash
+from porchain.state.state import State, load_lthash
 from porchain.types.blocks import Block
 from porchain.types.transactions import Transaction
 from tests.factories import (
@@ -266,6 +268,37 @@ def test_the_highest_slot_a_block_may_have_is_valid(chain: Chain) -> None:
     block = build_on_head(chain, slot=HIGHEST_SLOT).block
     chain.import_block(block)
     assert chain.head == block.header
+
+
+class HookLog(Module):
+    """A module that only records the hooks the rules ran (epoch ends, block starts)."""
+
+    name = "hook-log"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def start_block(self, state: State, number: int) -> None:
+        self.calls.append(("start_block", number))
+
+    def end_epoch(self, state: State, epoch: int) -> None:
+        self.calls.append(("end_epoch", epoch))
+
+
+def test_a_number_that_does_not_follow_is_refused_before_any_hook_runs() -> None:
+    """The parent link is checked first: a height from outside never reaches the modules."""
+    hooks = HookLog()
+    chain = new_chain(rules=Rules([*core_modules(), hooks]))
+    block = build_on_head(chain, slot=20).block  # epochs end between the genesis and it
+    hooks.calls.clear()
+    assert_rejected(
+        chain,
+        resign(block, signer_of(block), number=2**64 - 1),
+        "^block number 18446744073709551615 does not follow 0$",
+    )
+    assert hooks.calls == []
+    chain.import_block(block)
+    assert hooks.calls[0] == ("end_epoch", 0) and hooks.calls[-1] == ("start_block", 1)
 
 
 def test_unknown_parent_is_rejected(chain: Chain) -> None:
