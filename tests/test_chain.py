@@ -250,6 +250,15 @@ def test_slot_past_the_drawable_schedules_is_rejected_without_a_clock(
     )
 
 
+def test_slot_past_the_drawable_schedules_is_invalid_not_early(chain: Chain) -> None:
+    """With a clock, such a block is still invalid (a peer sending it misbehaves), not a block
+    whose slot has yet to start (forgiven and asked for again)."""
+    block = build_on_head(chain).block
+    with pytest.raises(InvalidBlock, match=r"^slot 18446744073709551615 is over the highest") as e:
+        chain.import_block(resign(block, signer_of(block), slot=2**64 - 1), now_ms=GENESIS_TIME_MS)
+    assert type(e.value) is InvalidBlock
+
+
 def test_side_block_past_the_drawable_schedules_is_rejected(chain: Chain) -> None:
     """A side block is never stored with a slot its branch could not be applied at."""
     block = build_on_head(chain).block

@@ -16,7 +16,7 @@ from porchain.crypto.hashing import keccak
 from porchain.db import LevelDB
 from porchain.history import MAGIC
 from porchain.types.blocks import Block
-from tests.factories import PRODUCER, build_on_head, make_genesis, resign
+from tests.factories import PRODUCER, build_on_head, extend, make_genesis, new_chain, resign
 
 
 @pytest.fixture(autouse=True)
@@ -25,40 +25,53 @@ def quiet_logging(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("porchain.cli.main.configure_logging", lambda verbosity: None)
 
 
+FUTURE_SLOT = 10**12  # with 100 ms slots, some 3,000 years after the genesis
+
+
 def frame(block: Block) -> bytes:
     raw = block.encode()
     return len(raw).to_bytes(4, "big") + raw
 
 
-def huge_slot(head: bytes, block: Block) -> bytes:
-    return head + frame(resign(block, PRODUCER, slot=2**64 - 1))
+def next_block(chain: Chain, **kwargs: int) -> Block:
+    """The next block on the head, signed by its scheduled producer, with a valid state root."""
+    return build_on_head(chain, **kwargs).block
 
 
-def wrong_parent(head: bytes, block: Block) -> bytes:
-    return head + frame(resign(block, PRODUCER, parent_hash=keccak(b"elsewhere")))
+def huge_slot(head: bytes, chain: Chain) -> bytes:
+    return head + frame(resign(next_block(chain), PRODUCER, slot=2**64 - 1))
 
 
-def malformed_block(head: bytes, block: Block) -> bytes:
+def future_slot(head: bytes, chain: Chain) -> bytes:
+    return head + frame(next_block(chain, slot=FUTURE_SLOT))  # valid but for the clock
+
+
+def wrong_parent(head: bytes, chain: Chain) -> bytes:
+    return head + frame(resign(next_block(chain), PRODUCER, parent_hash=keccak(b"elsewhere")))
+
+
+def malformed_block(head: bytes, chain: Chain) -> bytes:
     return head + (5).to_bytes(4, "big") + b"\xff" * 5
 
 
-def truncated_block(head: bytes, block: Block) -> bytes:
-    return head + frame(block)[:-1]
+def truncated_block(head: bytes, chain: Chain) -> bytes:
+    return head + frame(next_block(chain))[:-1]
 
 
-def truncated_length(head: bytes, block: Block) -> bytes:
+def truncated_length(head: bytes, chain: Chain) -> bytes:
     return head + b"\x00\x00"
 
 
-def garbage(head: bytes, block: Block) -> bytes:
+def garbage(head: bytes, chain: Chain) -> bytes:
     return b"\x00garbage, not a history file"
 
 
-CRAFTED: dict[str, tuple[Callable[[bytes, Block], bytes], str]] = {
+CRAFTED: dict[str, tuple[Callable[[bytes, Chain], bytes], str]] = {
     "huge slot": (
         huge_slot,
         "slot 18446744073709551615 is over the highest slot a block may have",
     ),
+    "future slot": (future_slot, f"block slot {FUTURE_SLOT} has not started yet"),
     "wrong parent": (wrong_parent, "history block #1 does not follow the local head"),
     "malformed block": (malformed_block, "history file holds a malformed block"),
     "truncated block": (truncated_block, r"history file is truncated \(partial block\)"),
@@ -73,11 +86,9 @@ def test_crafted_history_is_one_error_line_and_changes_nothing(tmp_path: Path, c
     home = tmp_path / "home"
     with LevelDB(home / "chaindata") as db:
         chain = Chain.initialize(db, make_genesis(), default_rules())
-        block = build_on_head(chain).block  # the next block, signed by its scheduled producer
-        head = MAGIC + chain.genesis_hash
         before = list(db.iterate())
-    history = tmp_path / "history.bin"
-    history.write_bytes(craft(head, block))
+        history = tmp_path / "history.bin"
+        history.write_bytes(craft(MAGIC + chain.genesis_hash, chain))
 
     result = CliRunner().invoke(cli, ["--datadir", str(home), "db", "import", str(history)])
 
@@ -89,3 +100,23 @@ def test_crafted_history_is_one_error_line_and_changes_nothing(tmp_path: Path, c
     assert re.search(message, lines[0]), lines[0]
     with LevelDB(home / "chaindata", create=False) as db:
         assert list(db.iterate()) == before
+
+
+def test_import_stops_at_the_crafted_block_and_keeps_the_valid_ones(tmp_path: Path) -> None:
+    """Blocks before the bad one are imported (an import resumes where it stopped); the bad
+    one and everything after it are not."""
+    home = tmp_path / "home"
+    with LevelDB(home / "chaindata") as db:
+        Chain.initialize(db, make_genesis(), default_rules())
+    source = new_chain(make_genesis(), rules=default_rules())  # the same chain, elsewhere
+    good = extend(source)
+    bad = resign(next_block(source), PRODUCER, slot=2**64 - 1)
+    history = tmp_path / "history.bin"
+    history.write_bytes(MAGIC + source.genesis_hash + frame(good) + frame(bad))
+
+    result = CliRunner().invoke(cli, ["--datadir", str(home), "db", "import", str(history)])
+
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip().startswith("Error: slot 18446744073709551615 is over")
+    with LevelDB(home / "chaindata", create=False) as db:
+        assert Chain(db, default_rules()).head == good.header
