@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from porchain.consensus.modules import BlockContext, Rules
+from porchain.consensus.selection import check_block_slot
 from porchain.consensus.transition import process_block, process_block_form
 from porchain.db import schema
 from porchain.db.abc import Database, WriteBatch
@@ -102,6 +103,9 @@ def is_better(candidate: Header, head: Header) -> bool:
 
 
 def check_not_future(state: State, block: Block, now_ms: int | None) -> None:
+    """Refuse a block whose slot has not started: it may be valid later. A slot beyond the
+    rules' highest never will be, so it is refused first, as invalid rather than early."""
+    check_block_slot(state.params.epoch_slots, block.slot)
     if now_ms is not None and slot_start_ms(state, block.slot) > now_ms + MAX_FUTURE_DRIFT_MS:
         raise FutureBlock(f"block slot {block.slot} has not started yet (clock skew?)")
 

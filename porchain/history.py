@@ -58,11 +58,14 @@ def read_blocks(source: BinaryIO, genesis_hash: bytes) -> Iterator[Block]:
             raise HistoryError(f"history file holds a malformed block: {exc}") from None
 
 
-def import_blocks(chain: Chain, blocks: Iterator[Block]) -> Iterator[Block]:
+def import_blocks(
+    chain: Chain, blocks: Iterator[Block], *, now_ms: int | None = None
+) -> Iterator[Block]:
     """Import each block on top of the chain, yielding it once it is the head.
 
     Blocks the chain already has on its canonical branch are skipped, so an interrupted import
-    can simply be run again.
+    can simply be run again. With `now_ms`, a block whose slot has not started is refused: a
+    history is of the past, and such a block would leave the chain waiting for it.
     """
     for block in blocks:
         if block.number <= chain.head.number:
@@ -71,5 +74,5 @@ def import_blocks(chain: Chain, blocks: Iterator[Block]) -> Iterator[Block]:
             continue
         if block.header.parent_hash != chain.head.hash:
             raise HistoryError(f"history block #{block.number} does not follow the local head")
-        chain.import_block(block)
+        chain.import_block(block, now_ms=now_ms)
         yield block

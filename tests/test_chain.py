@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from porchain.chain import MAX_FUTURE_DRIFT_MS, Chain, ImportResult
+from porchain.composition import core_modules
+from porchain.consensus.modules import Module, Rules
 from porchain.consensus.slots import scheduled_producer
 from porchain.constants import INCINERATOR
 from porchain.crypto.hashing import ZERO_HASH, keccak
@@ -16,7 +18,7 @@ from porchain.crypto.keys import PrivateKey, to_checksum_address
 from porchain.db import Database, LevelDB, MemoryDB, schema
 from porchain.errors import BlockAlreadyKnown, DatabaseError, InvalidBlock, UnknownParent
 from porchain.state.lthash import LtHash
-from porchain.state.state import load_lthash
+from porchain.state.state import State, load_lthash
 from porchain.types.blocks import Block
 from porchain.types.transactions import Transaction
 from tests.factories import (
@@ -226,6 +228,86 @@ def test_block_from_the_future_is_rejected(chain: Chain) -> None:
     assert_rejected(chain, block, "^block slot 50 has not started yet", now_ms=too_early)
     chain.import_block(block, now_ms=slot_start - MAX_FUTURE_DRIFT_MS)  # within the drift
     assert chain.head == block.header
+
+
+# With 4 slots an epoch, slot 2^64 - 5 is the last of epoch 2^62 - 2: the schedule a block there
+# draws, of the next epoch, ends at slot 2^64 - 1, the last an 8-byte draw can take.
+HIGHEST_SLOT = 2**64 - 5
+
+
+@pytest.mark.parametrize("slot", [2**64 - 1, HIGHEST_SLOT + 1])
+def test_slot_past_the_drawable_schedules_is_rejected_without_a_clock(
+    chain: Chain, slot: int
+) -> None:
+    """Issue 10, finding 9: no clock bounds the slot on `db import`, so the rules must, before
+    the epochs up to it are processed (drawing schedules past 2^64 raised OverflowError)."""
+    assert chain.state().params.epoch_slots == 4
+    block = build_on_head(chain).block
+    assert_rejected(
+        chain,
+        resign(block, signer_of(block), slot=slot),
+        f"^slot {slot} is over the highest slot a block may have, {HIGHEST_SLOT} ",
+    )
+
+
+def test_slot_past_the_drawable_schedules_is_invalid_not_early(chain: Chain) -> None:
+    """With a clock, such a block is still invalid (a peer sending it misbehaves), not a block
+    whose slot has yet to start (forgiven and asked for again)."""
+    block = build_on_head(chain).block
+    with pytest.raises(InvalidBlock, match=r"^slot 18446744073709551615 is over the highest") as e:
+        chain.import_block(resign(block, signer_of(block), slot=2**64 - 1), now_ms=GENESIS_TIME_MS)
+    assert type(e.value) is InvalidBlock
+
+
+def test_side_block_past_the_drawable_schedules_is_rejected(chain: Chain) -> None:
+    """A side block is never stored with a slot its branch could not be applied at."""
+    block = build_on_head(chain).block
+    extend(chain)
+    extend(chain)
+    assert_rejected(
+        chain,
+        resign(block, signer_of(block), slot=2**64 - 1),
+        "^slot 18446744073709551615 is over the highest slot a block may have",
+    )
+
+
+def test_the_highest_slot_a_block_may_have_is_valid(chain: Chain) -> None:
+    """The bound is exact: a block at it applies (its schedules' last slot is 2^64 - 1)."""
+    assert chain.state().params.epoch_slots == 4
+    block = build_on_head(chain, slot=HIGHEST_SLOT).block
+    chain.import_block(block)
+    assert chain.head == block.header
+
+
+class HookLog(Module):
+    """A module that only records the hooks the rules ran (epoch ends, block starts)."""
+
+    name = "hook-log"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def start_block(self, state: State, number: int) -> None:
+        self.calls.append(("start_block", number))
+
+    def end_epoch(self, state: State, epoch: int) -> None:
+        self.calls.append(("end_epoch", epoch))
+
+
+def test_a_number_that_does_not_follow_is_refused_before_any_hook_runs() -> None:
+    """The parent link is checked first: a height from outside never reaches the modules."""
+    hooks = HookLog()
+    chain = new_chain(rules=Rules([*core_modules(), hooks]))
+    block = build_on_head(chain, slot=20).block  # epochs end between the genesis and it
+    hooks.calls.clear()
+    assert_rejected(
+        chain,
+        resign(block, signer_of(block), number=2**64 - 1),
+        "^block number 18446744073709551615 does not follow 0$",
+    )
+    assert hooks.calls == []
+    chain.import_block(block)
+    assert hooks.calls[0] == ("end_epoch", 0) and hooks.calls[-1] == ("start_block", 1)
 
 
 def test_unknown_parent_is_rejected(chain: Chain) -> None:

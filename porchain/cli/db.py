@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -91,7 +92,8 @@ def db_import(ctx: click.Context, path: Path, output: str) -> None:
     database, chain = open_chain(ctx)
     count = 0
     with database, path.open("rb") as source:
-        imported = import_blocks(chain, read_blocks(source, chain.genesis_hash))
+        blocks = read_blocks(source, chain.genesis_hash)
+        imported = import_blocks(chain, blocks, now_ms=int(time.time() * 1000))
         if sys.stderr.isatty():
             with Progress(transient=True) as progress:
                 task = progress.add_task("importing", total=None)

@@ -4,6 +4,9 @@ For slot s, `r = int(keccak(mix || s)) mod total_weight`, then a binary search o
 cumulative weights of the ASC snapshot, sorted by address. Policy `weighted` draws every slot
 from the whole snapshot; `cycle` leaves out who was already drawn until every member has been
 drawn once (the seed's "more stable selection").
+
+A slot is drawn as 8 bytes, so every slot a schedule covers must be below 2^64: `max_block_slot`
+is the rules' bound on a block's slot (a header's slot is an integer from outside).
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ from collections.abc import Sequence
 from itertools import accumulate
 
 from porchain.crypto.hashing import keccak
+from porchain.errors import InvalidBlock
 from porchain.state.objects import Weight
 from porchain.state.state import State
+
+SLOT_BYTES = 8  # a slot's width in the draw (and an epoch's in the schedule keys)
 
 
 def draw(mix: bytes, slot: int, snapshot: Sequence[Weight]) -> bytes:
@@ -22,6 +28,22 @@ def draw(mix: bytes, slot: int, snapshot: Sequence[Weight]) -> bytes:
     cumulative = list(accumulate(w.weight for w in snapshot))
     r = int.from_bytes(keccak(mix + slot.to_bytes(8, "big")), "big") % cumulative[-1]
     return snapshot[bisect_right(cumulative, r)].address
+
+
+def max_block_slot(epoch_slots: int) -> int:
+    """The last slot a block may have: applying a block at slot s draws the schedules up to the
+    epoch after s's, and each of their slots must fit in `SLOT_BYTES`."""
+    return (2 ** (8 * SLOT_BYTES) // epoch_slots - 1) * epoch_slots - 1
+
+
+def check_block_slot(epoch_slots: int, slot: int) -> None:
+    """Refuse a slot whose schedules cannot be drawn, before any work is done for it."""
+    highest = max_block_slot(epoch_slots)
+    if slot > highest:
+        raise InvalidBlock(
+            f"slot {slot} is over the highest slot a block may have, {highest} "
+            f"(the schedules it draws need slots below 2^{8 * SLOT_BYTES})"
+        )
 
 
 def compute_schedule(

@@ -6,14 +6,16 @@ slot counts as missed for the producer scheduled in it.
 
 A gap of more than an epoch without any block is an outage of the whole network, not of its
 producers: misses are not counted across it, and the epochs nobody produced in are caught up in
-one step (`skip_epochs`), however long the outage was.
+one step (`skip_epochs`), however long the outage was. So the work done for a block is bounded
+whatever its slot: at most `epoch_slots` slots one by one, or one catch-up step; and a slot too
+high for its schedules to be drawn is refused before either (`check_block_slot`).
 """
 
 from __future__ import annotations
 
 from porchain.consensus.asc import record_missed_slot
 from porchain.consensus.modules import Rules
-from porchain.consensus.selection import get_slot_producer
+from porchain.consensus.selection import check_block_slot, get_slot_producer
 from porchain.state.state import State
 
 
@@ -25,6 +27,7 @@ def process_epoch(state: State, epoch: int, rules: Rules) -> None:
 def process_slots(state: State, slot: int, rules: Rules) -> None:
     """Process the epoch ends and missed slots between the last block and `slot`."""
     epoch_slots = state.params.epoch_slots
+    check_block_slot(epoch_slots, slot)
     last = state.chain.slot
     if slot - last > epoch_slots:
         first, target = last // epoch_slots, slot // epoch_slots

@@ -13,7 +13,7 @@ from porchain.consensus.blockpools import pay_royalty
 from porchain.consensus.modules import BlockContext, Rules, TxHandler
 from porchain.consensus.pools import process_due_pools
 from porchain.consensus.salary import distribute_block_fees, settle_salary, spendable_balance
-from porchain.consensus.selection import get_slot_producer
+from porchain.consensus.selection import check_block_slot, get_slot_producer
 from porchain.consensus.slots import process_slots
 from porchain.crypto.keys import to_checksum_address
 from porchain.errors import InvalidBlock, InvalidTransaction
@@ -99,8 +99,9 @@ def process_transaction(state: State, tx: Transaction, rules: Rules, ctx: BlockC
 
 
 def process_block_form(state: State, block: Block) -> None:
-    """Checks of the block itself: limits, transaction root, producer signature."""
+    """Checks of the block itself: limits, slot range, transaction root, producer signature."""
     params = state.params
+    check_block_slot(params.epoch_slots, block.slot)
     if block.size > params.max_block_bytes:
         raise InvalidBlock(
             f"block is {block.size} bytes, over the limit of {params.max_block_bytes}"
@@ -118,12 +119,19 @@ def process_block_form(state: State, block: Block) -> None:
         raise InvalidBlock("block signature is not the producer's")
 
 
-def process_header(state: State, header: Header) -> None:
+def check_follows_parent(state: State, header: Header) -> None:
+    """The header's number and slot against its parent's (`state`, before `prepare_block`):
+    checked first, so no work is done for a height or slot the block cannot have."""
     chain = state.chain
     if header.number != chain.number + 1:
         raise InvalidBlock(f"block number {header.number} does not follow {chain.number}")
     if header.slot <= chain.slot:
         raise InvalidBlock(f"slot {header.slot} is not after the parent's slot {chain.slot}")
+
+
+def process_header(state: State, header: Header) -> None:
+    check_follows_parent(state, header)
+    chain = state.chain
     if header.wsc_id != state.wsc_id:
         raise InvalidBlock(f"block built under WSC #{header.wsc_id}, active is #{state.wsc_id}")
     expected = get_slot_producer(state, header.slot)
@@ -189,6 +197,7 @@ def process_block(state: State, block: Block, rules: Rules) -> BlockContext:
     """Apply `block` to `state` (its parent's post-state); raise InvalidBlock and leave the
     caller to discard `state` if any rule fails."""
     process_block_form(state, block)
+    check_follows_parent(state, block.header)
     prepare_block(state, block.slot, block.number, rules)
     ctx = begin_block(state, block.header, rules)
     process_transactions(state, block, rules, ctx)
