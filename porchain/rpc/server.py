@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 ORIGIN = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s,]+$")
 PREFLIGHT_MAX_AGE = "600"
+HTTP, WS = "http", "websocket.http"  # the ASGI message prefixes of an HTTP answer
 
 Scope = dict[str, Any]
 Headers = list[tuple[bytes, bytes]]
@@ -62,6 +63,10 @@ class RPCApp:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
+            return
+        if scope["type"] == "websocket":  # answered, or hypercorn sends an empty HTTP 500
+            message = "no WebSocket here: use POST with a JSON-RPC 2.0 body"
+            await _refuse(send, 405, errors.INVALID_REQUEST, message, [(b"allow", self.allow)], WS)
             return
         if scope["type"] != "http":
             return
@@ -138,15 +143,23 @@ def _error_body(code: int, message: str) -> bytes:
 
 
 async def _refuse(
-    send: Any, status: int, code: int, message: str, extra: Headers | None = None
+    send: Any,
+    status: int,
+    code: int,
+    message: str,
+    extra: Headers | None = None,
+    protocol: str = HTTP,
 ) -> None:
-    await _respond(send, status, _error_body(code, message), extra or [])
+    await _respond(send, status, _error_body(code, message), extra or [], protocol)
 
 
-async def _respond(send: Any, status: int, body: bytes, extra: Headers) -> None:
+async def _respond(
+    send: Any, status: int, body: bytes, extra: Headers, protocol: str = HTTP
+) -> None:
+    """An HTTP answer; to a WebSocket handshake (`protocol` WS), the ASGI denial response."""
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers + extra})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": f"{protocol}.response.start", "status": status, "headers": headers + extra})
+    await send({"type": f"{protocol}.response.body", "body": body})
 
 
 def rpc_apis(node: Node) -> list[type]:
