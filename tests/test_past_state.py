@@ -114,3 +114,39 @@ async def test_por_get_account_at_a_block(monkeypatch: pytest.MonkeyPatch) -> No
         too_old = await trio.to_thread.run_sync(account, "--block", "0")
         assert too_old.exit_code == 1 and "the last 10 blocks" in too_old.output
         nursery.cancel_scope.cancel()
+
+
+OLD_READS = 100  # a full batch (RPCLimits.max_batch)
+LOOP_LAG_BOUND = 0.25  # seconds: a quarter of a 1 s slot
+
+
+async def test_a_batch_of_old_state_reads_does_not_stall_the_loop() -> None:
+    """Issue 10, finding 8: a 100-call batch of past-state reads froze a node for 2.8 s. They
+    walk the journals in a worker thread: the loop keeps its pace while the batch runs."""
+    chain = new_chain()
+    for number in range(300):  # each read below walks ~300 journals
+        extend(chain, [transfer(KEYS[1], KEYS[2].address, 1, nonce=number)])
+    node = Node(chain, SlotClock(GENESIS_TIME_MS, 1000), config=NodeConfig(produce=False))
+    address = "0x" + KEYS[1].address.hex()
+    batch = [
+        {"jsonrpc": "2.0", "id": i, "method": "por_getAccount", "params": [address, i]}
+        for i in range(OLD_READS)
+    ]
+    lags: list[float] = []
+    answers: list[object] = []
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(serve_rpc, node, "127.0.0.1", 0)
+
+        async def send_batch() -> None:
+            answers.append((await Client(url).raw(json.dumps(batch).encode()))[1])
+
+        nursery.start_soon(send_batch)
+        with trio.fail_after(60):
+            while not answers:
+                before = trio.current_time()
+                await trio.sleep(0.005)
+                lags.append(trio.current_time() - before - 0.005)
+        nursery.cancel_scope.cancel()
+    (answer,) = answers
+    assert isinstance(answer, list) and [a["result"]["nonce"] for a in answer] == list(range(100))
+    assert len(lags) > 10 and max(lags) < LOOP_LAG_BOUND, max(lags)
