@@ -143,7 +143,12 @@ class WSCParams:
 
     @classmethod
     def decode(cls, data: bytes) -> WSCParams:
-        return cls.from_dict(json.loads(data))
+        """The parameter set `encode` wrote; ValueError if `data` is not JSON, InvalidParameters
+        if it is not a valid parameter set."""
+        values = json.loads(data)
+        if not isinstance(values, dict):
+            raise InvalidParameters("a WSC parameter set is a JSON object")
+        return cls.from_dict(values)
 
     def min_tx_fee(self, size: int) -> int:
         return self.min_fee + self.fee_per_byte * size

@@ -16,7 +16,7 @@ from collections.abc import Container
 
 from porchain.db import schema
 from porchain.db.abc import Database
-from porchain.errors import DecodeError
+from porchain.errors import DecodeError, InvalidTransaction
 from porchain.types.transactions import Transaction
 
 log = logging.getLogger(__name__)
@@ -35,14 +35,18 @@ class TxJournal:
 
     def load(self) -> list[Transaction]:
         """Every journaled transaction, each sender's in nonce order. An entry that does not
-        decode (a damaged file) is dropped with a warning; the others are kept."""
+        decode or whose signature does not recover (a damaged file) is dropped with a warning;
+        the others are kept."""
         txs, damaged = [], []
         for key, raw in self.db.iterate(schema.LOCAL_TX_PREFIX):
             try:
-                txs.append(Transaction.decode(raw))
-            except DecodeError as exc:
+                tx = Transaction.decode(raw)
+                tx.sender  # noqa: B018 -- the sort below needs it
+            except (DecodeError, InvalidTransaction) as exc:
                 log.warning("dropping a damaged journaled transaction: %s", exc)
                 damaged.append(key)
+            else:
+                txs.append(tx)
         if damaged:
             with self.db.atomic_batch() as batch:
                 for key in damaged:

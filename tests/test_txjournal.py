@@ -98,6 +98,8 @@ async def test_a_damaged_journal_entry_is_dropped_and_the_rest_kept(
 ) -> None:
     chain, tx = one_sent(tmp_path / "db")
     chain.db.put(schema.local_tx_key(b"\x01" * 32), b"\xc0 not a transaction")
+    forged = Transaction(tx.chain_id, 1, tx.kind, tx.payload, tx.fee, b"\x00" * 65)
+    chain.db.put(schema.local_tx_key(b"\x02" * 32), forged.encoded)  # decodes; no sender
     chain.db.close()
 
     chain = reopened(tmp_path / "db")
