@@ -4,8 +4,10 @@ Every import is one atomic write batch (blocks, transaction index, state changes
 canonical index and head pointer): a crash at any point leaves the previous head intact.
 
 Fork choice (PROTOCOL section 9): never revert a finalized block; among the rest, the longest
-chain, ties to the lower block hash. A block on another branch is stored with only the checks
-that need no state; it is validated in full when a reorg makes its branch canonical.
+chain, ties to the lower block hash. A block on another branch is stored with the checks that
+need no state, and its producer checked against the schedule of its slot when our chain determines
+it (`schedule_known`); it is validated in full when a reorg makes its branch canonical. The side
+blocks kept are bounded (porchain.sideblocks) and pruned as finality advances.
 
 Finality is monotonic: the chain keeps the highest block it has ever seen final (`FINALIZED_KEY`,
 written in the batch that made it final) and refuses every branch that does not contain it, even
@@ -21,7 +23,8 @@ from typing import Literal
 
 from porchain.consensus.modules import BlockContext, Rules
 from porchain.consensus.selection import check_block_slot
-from porchain.consensus.transition import process_block, process_block_form
+from porchain.consensus.slots import scheduled_producer
+from porchain.consensus.transition import check_producer, process_block, process_block_form
 from porchain.db import schema
 from porchain.db.abc import Database, WriteBatch
 from porchain.db.memory import MemoryDB
@@ -35,9 +38,12 @@ from porchain.errors import (
     UnknownParent,
 )
 from porchain.genesis import Genesis
+from porchain.sideblocks import SideIndex
 from porchain.state.lthash import LtHash
+from porchain.state.past import StateUnavailable, past_reader
 from porchain.state.state import (
     JournalEntry,
+    Readable,
     State,
     decode_journal,
     encode_journal,
@@ -110,6 +116,14 @@ def check_not_future(state: State, block: Block, now_ms: int | None) -> None:
         raise FutureBlock(f"block slot {block.slot} has not started yet (clock skew?)")
 
 
+def schedule_known(epoch_slots: int, block: Block, fork: Header, on_fork: bool) -> bool:
+    """Whether our chain determines who produces `block` on its branch, which leaves ours after
+    `fork`: the parent's state does, when the parent is `fork` (`on_fork`); otherwise the schedule
+    of an epoch is drawn at the end of the epoch two before it (PROTOCOL section 6), so a branch
+    shares the fork's schedules of its own epoch and the next."""
+    return on_fork or block.slot // epoch_slots <= fork.slot // epoch_slots + 1
+
+
 def check_state_root(block: Block, root: bytes) -> None:
     if root != block.header.state_root:
         raise InvalidBlock(
@@ -129,6 +143,8 @@ class Chain:
         self.genesis_hash = self._require(schema.GENESIS_KEY)
         self.checkpoint = self._load_checkpoint()
         self._invalid: dict[bytes, None] = {}  # an insertion-ordered set, bounded
+        self.side = SideIndex(db)
+        self._past: tuple[tuple[bytes, bytes], Readable] | None = None  # (head, fork) -> reader
 
     @classmethod
     def initialize(cls, db: Database, genesis: Genesis, rules: Rules) -> Chain:
@@ -220,12 +236,15 @@ class Chain:
             return self._extend_head(block, now_ms)
         self._check_side_block(block, parent, now_ms)
         fork, branch = self._branch_of(block, parent)
-        if not is_better(block.header, self.head):
-            with self.db.atomic_batch() as batch:
-                self._store(batch, block)
-            log.debug("side block #%d 0x%s", block.number, block.hash.hex()[:16])
-            return ImportResult("side")
-        return self._reorg(fork, branch)
+        if is_better(block.header, self.head):
+            return self._reorg(fork, branch)
+        self._check_branch_producer(block, fork, on_fork=len(branch) == 1)
+        self.side.check_room(block)
+        with self.side.batch() as batch:
+            self._store(batch, block)
+            self.side.add(batch, block)
+        log.debug("side block #%d 0x%s", block.number, block.hash.hex()[:16])
+        return ImportResult("side")
 
     def revert_head(self) -> Header:
         """Undo the head block with its journal and forget it, so it can be imported again.
@@ -242,7 +261,7 @@ class Chain:
             )
         block = self._load_block(self.head.hash)
         parent = self._load_block(block.header.parent_hash).header
-        with self.db.atomic_batch() as batch:
+        with self.side.batch() as batch:
             self._undo_block(batch, block)
             self._delete_branch(batch, block)
         self.head = parent
@@ -272,7 +291,7 @@ class Chain:
         check_not_future(state, block, now_ms)
         try:
             ctx = process_block(state, block, self.rules)
-            with self.db.atomic_batch() as batch:
+            with self.side.batch() as batch:
                 root, journal = state.commit(batch)
                 check_state_root(block, root)
                 self._store(batch, block)
@@ -281,7 +300,7 @@ class Chain:
         except InvalidBlock:
             self._remember_invalid(block)
             raise
-        self.head, self.checkpoint = block.header, checkpoint
+        self._set_head(block.header, checkpoint)
         return ImportResult("head", (block,), (), (ctx,))
 
     def _check_side_block(self, block: Block, parent: Block, now_ms: int | None) -> None:
@@ -293,6 +312,30 @@ class Chain:
         if block.slot <= parent.slot:
             raise InvalidBlock(f"slot {block.slot} is not after the parent's slot {parent.slot}")
         check_not_future(state, block, now_ms)
+
+    def _check_branch_producer(self, block: Block, fork: Header, *, on_fork: bool) -> None:
+        """The producer scheduled for the side block's slot on its branch, when our chain
+        determines it and the fork's state is at hand; otherwise a reorg checks it."""
+        if not schedule_known(self.state().params.epoch_slots, block, fork, on_fork):
+            return
+        try:
+            state = State(self._reader_at(fork))
+        except StateUnavailable as exc:
+            log.debug("side block #%d producer not checked: %s", block.number, exc)
+            return
+        try:
+            check_producer(block.header, scheduled_producer(state, block.slot, self.rules))
+        except InvalidBlock:
+            self._remember_invalid(block)
+            raise
+
+    def _reader_at(self, fork: Header) -> Readable:
+        """The database as it read after canonical `fork`; the last one is kept until the head
+        moves (the blocks of one branch share their fork)."""
+        key = (self.head.hash, fork.hash)
+        if self._past is None or self._past[0] != key:
+            self._past = (key, past_reader(self, fork.number))
+        return self._past[1]
 
     def _branch_of(self, block: Block, parent: Block) -> tuple[Header, list[Block]]:
         """The fork point (the last canonical ancestor) and the blocks above it, up to `block`.
@@ -321,16 +364,18 @@ class Chain:
         contexts: list[BlockContext] = []
         current = branch[0]
         try:
-            with self.db.atomic_batch() as batch:
+            with self.side.batch() as batch:
                 self._store(batch, branch[-1])
                 for block in reverted:
                     self._undo_block(batch, block)
+                    self.side.add(batch, block)
                 for current in branch:
                     state = State(batch)  # reads through the batch: sees the undone state
                     contexts.append(process_block(state, current, self.rules))
                     root, journal = state.commit(batch)
                     check_state_root(current, root)
                     self._write_canonical_block(batch, current, journal)
+                    self.side.remove(batch, current)
                 checkpoint = self._advance_checkpoint(batch, state, branch)
         except InvalidBlock as exc:
             self._forget_invalid(current, branch[-1])
@@ -338,7 +383,7 @@ class Chain:
                 f"block #{current.number} 0x{current.hash.hex()[:16]}.. on the branch of "
                 f"#{branch[-1].number}: {exc}"
             ) from None
-        self.head, self.checkpoint = branch[-1].header, checkpoint
+        self._set_head(branch[-1].header, checkpoint)
         log.info(
             "reorg to #%d 0x%s from #%d: %d blocks reverted, %d applied",
             self.head.number,
@@ -352,7 +397,7 @@ class Chain:
     def _forget_invalid(self, bad: Block, tip: Block) -> None:
         """Delete `bad` and its stored descendants; refuse them (and `tip`) from now on."""
         self._remember_invalid(tip)
-        with self.db.atomic_batch() as batch:
+        with self.side.batch() as batch:
             for block in self._delete_branch(batch, bad):
                 self._remember_invalid(block)
 
@@ -366,6 +411,27 @@ class Chain:
             del self._invalid[next(iter(self._invalid))]
 
     # -- finality ----------------------------------------------------------------------------
+
+    def _set_head(self, head: Header, checkpoint: Checkpoint) -> None:
+        """Record a written head; a higher checkpoint prunes the side blocks it left behind."""
+        advanced = checkpoint.number > self.checkpoint.number
+        self.head, self.checkpoint = head, checkpoint
+        if advanced:
+            self._prune_side_blocks()
+
+    def _prune_side_blocks(self) -> None:
+        """Delete the side blocks at or below the finalized height, and their descendants:
+        no branch through them can become canonical."""
+        hashes = self.side.at_or_below(self.checkpoint.number)
+        if not hashes:
+            return
+        deleted: set[bytes] = set()
+        with self.side.batch() as batch:
+            for block_hash in hashes:  # lowest first: a branch goes with its lowest block
+                if block_hash not in deleted:
+                    branch = self._delete_branch(batch, self._load_block(block_hash))
+                    deleted.update(block.hash for block in branch)
+        log.info("pruned side blocks=%d finalized=#%d", len(deleted), self.checkpoint.number)
 
     def _load_checkpoint(self) -> Checkpoint:
         raw = self.db.get(schema.FINALIZED_KEY)
@@ -431,6 +497,7 @@ class Chain:
             deleted.append(block)
             batch.delete(schema.block_key(block.hash))
             batch.delete(schema.child_key(block.header.parent_hash, block.hash))
+            self.side.remove(batch, block)
             for key, _ in self.db.iterate(schema.children_prefix(block.hash)):
                 child = self.get_block(key[-32:])
                 if child is not None:

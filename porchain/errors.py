@@ -70,6 +70,11 @@ class ConflictsWithFinalized(InvalidBlock):
     sends such blocks honestly until it learns of the finalized chain: refuse, do not punish."""
 
 
+class SideBlocksFull(InvalidBlock):
+    """A valid-looking side block refused because the side blocks kept are at a bound: not
+    the sender's fault (it may be an honest fork); it can be stored once finality prunes."""
+
+
 def leaf_exceptions(exc: BaseException) -> list[BaseException]:
     """The exceptions inside (possibly nested) exception groups, or `exc` itself."""
     if isinstance(exc, BaseExceptionGroup):

@@ -98,8 +98,9 @@ def resign_above(block: Block, signer: PrivateKey, *, above: bytes, **changes: o
 
 
 def canonical_contents(db: Database) -> list[tuple[bytes, bytes]]:
-    """Everything but stored blocks and the child index: state, lthash, indexes, journals, head."""
-    stored = (schema.block_key(b""), schema.children_prefix(b""))
+    """Everything but stored blocks, the child index and the side marks: state, lthash,
+    indexes, journals, head."""
+    stored = (schema.block_key(b""), schema.children_prefix(b""), schema.SIDE_PREFIX)
     return [(k, v) for k, v in db.iterate() if not k.startswith(stored)]
 
 
@@ -343,9 +344,10 @@ def test_no_branch_may_revert_a_finalized_block() -> None:
     a3 = grow(ours, P0)
     a4 = grow(ours, P0)
     assert ours.finalized == a2.header
+    assert ours.get_block(b1.hash) is None and ours.get_block(b2.hash) is None  # pruned
 
-    # b3 is longer than nothing yet, but its branch forks off at genesis, below #2.
-    assert_refused(ours, b3, "^block #3 conflicts with finalized block #2$", ConflictsWithFinalized)
+    # b3's branch forks off at genesis, below #2: its blocks there were pruned with finality.
+    assert_refused(ours, b3, "^unknown parent 0x", UnknownParent)
     fresh = resign(b1, P1, extra=b"other")  # a new block at a finalized height
     assert_refused(
         ours, fresh, "^block #1 conflicts with finalized block #2$", ConflictsWithFinalized

@@ -10,6 +10,7 @@ import pytest
 import trio
 import trio.testing
 
+from porchain import sideblocks
 from porchain.crypto.keys import PrivateKey
 from porchain.net import messages as m
 from porchain.net.memory import MemoryNetwork
@@ -350,3 +351,45 @@ async def test_a_banned_peer_is_told_why_before_the_connection_closes(
         assert last.reason.startswith(b"banned: unknown message type 255")
         assert fake_key.address in sim.nodes[0].network.banned
         assert await keeps_producing(sim)
+
+
+def competing_head(sim, signer: PrivateKey | None = None) -> Block:  # type: ignore[no-untyped-def]
+    """Node 0's head block again with other extra data, losing the tie to it; signed by its
+    producer, or by `signer` as the producer."""
+    head = sim.nodes[0].chain.get_block(sim.nodes[0].chain.head.hash)
+    producer = signer or keys_by_address(PRODUCER_KEYS)[head.header.producer]
+    for n in range(256):
+        block = resign(head, producer, producer=producer.address, extra=bytes([n, 1]))
+        if block.hash > head.hash:
+            return block
+    raise AssertionError("no extra data gives a hash that high")
+
+
+async def pong(conn, nonce: int) -> None:  # type: ignore[no-untyped-def]
+    await conn.send(m.encode_message(m.Ping(nonce)))
+    assert (await next_message(conn, m.Pong)).nonce == nonce
+
+
+async def test_a_side_block_by_a_key_not_scheduled_gets_its_sender_banned(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with two_nodes() as sim:
+        forged = competing_head(sim, PrivateKey(b"\x07" * 32))
+        conn, fake_key = await fake_peer(sim, 0)
+        await conn.send(m.encode_message(m.NewBlock(forged.encode())))
+        assert await closed(conn)
+        assert fake_key.address in sim.nodes[0].network.banned
+        assert sim.nodes[0].chain.get_block(forged.hash) is None
+
+
+async def test_a_side_block_over_the_bounds_is_refused_without_a_ban(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sideblocks, "MAX_SIDE_BLOCKS_PER_HEIGHT", 0)
+    async with two_nodes() as sim:
+        block = competing_head(sim)
+        conn, fake_key = await fake_peer(sim, 0)
+        await conn.send(m.encode_message(m.NewBlock(block.encode())))
+        await pong(conn, 7)
+        assert fake_key.address not in sim.nodes[0].network.banned
+        assert sim.nodes[0].chain.get_block(block.hash) is None

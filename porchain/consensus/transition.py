@@ -129,18 +129,22 @@ def check_follows_parent(state: State, header: Header) -> None:
         raise InvalidBlock(f"slot {header.slot} is not after the parent's slot {chain.slot}")
 
 
-def process_header(state: State, header: Header) -> None:
-    check_follows_parent(state, header)
-    chain = state.chain
-    if header.wsc_id != state.wsc_id:
-        raise InvalidBlock(f"block built under WSC #{header.wsc_id}, active is #{state.wsc_id}")
-    expected = get_slot_producer(state, header.slot)
+def check_producer(header: Header, expected: bytes | None) -> None:
+    """The header's producer is the one scheduled for its slot (`expected`, None for nobody)."""
     if header.producer != expected:
         who = to_checksum_address(expected) if expected else "nobody"
         raise InvalidBlock(
             f"wrong producer for slot {header.slot}: scheduled {who}, got "
             f"{to_checksum_address(header.producer)}"
         )
+
+
+def process_header(state: State, header: Header) -> None:
+    check_follows_parent(state, header)
+    chain = state.chain
+    if header.wsc_id != state.wsc_id:
+        raise InvalidBlock(f"block built under WSC #{header.wsc_id}, active is #{state.wsc_id}")
+    check_producer(header, get_slot_producer(state, header.slot))
     chain.number = header.number
     chain.slot = header.slot
     record_produced(state, header.producer)

@@ -44,6 +44,18 @@ def children_prefix(parent_hash: bytes) -> bytes:
     return VERSION_PREFIX + b"child/" + parent_hash
 
 
+SIDE_PREFIX = VERSION_PREFIX + b"side/"
+
+
+def side_key(number: int, block_hash: bytes) -> bytes:
+    """Marks a stored block that is not canonical, by height; the value is its size in bytes."""
+    return side_height_prefix(number) + block_hash
+
+
+def side_height_prefix(number: int) -> bytes:
+    return SIDE_PREFIX + number.to_bytes(8, "big")
+
+
 def state_db_key(state_key: bytes) -> bytes:
     return STATE_PREFIX + state_key
 

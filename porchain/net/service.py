@@ -29,6 +29,7 @@ from porchain.errors import (
     InvalidTransaction,
     PeerMisbehaved,
     PorchainError,
+    SideBlocksFull,
     UnknownParent,
     leaf_exceptions,
 )
@@ -439,6 +440,8 @@ class NetworkService:
             self._seen_blocks.forget(block.hash)  # it may come again once its slot starts
         except ConflictsWithFinalized as exc:
             log.debug("stale block from peer=%s: %s", peer.label, exc)
+        except SideBlocksFull as exc:
+            log.debug("side block not kept from peer=%s: %s", peer.label, exc)
         except InvalidBlock as exc:
             raise PeerMisbehaved(f"invalid block #{block.number}: {exc}") from None
 
@@ -527,7 +530,7 @@ class NetworkService:
                     self.node.import_block(block, source=peer.node_id, relay=False)
                 except BlockAlreadyKnown:
                     continue
-                except FutureBlock:
+                except (FutureBlock, SideBlocksFull):
                     return
                 except ConflictsWithFinalized:
                     raise
