@@ -182,7 +182,7 @@ async def _run(
         clock,
         key=key,
         config=config,
-        transport=TcpTransport() if net is not None else None,
+        transport=TcpTransport(receive_budget=net.receive_budget) if net is not None else None,
         node_key=node_key,
         net=net,
     )

@@ -3,7 +3,8 @@
 Frames are delivered after `latency` seconds of trio time (so with `trio.testing.MockClock` a
 simulated network costs no wall time), dropped with probability `loss` (seeded, reproducible),
 and never across a partition: connections between the sides go silent and new ones are refused,
-as a real network partition looks to TCP peers.
+as a real network partition looks to TCP peers. Frames are limited as over TCP (the handshake's
+limit until `authenticated`); they are in memory already, so no receive budget applies.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from collections.abc import Iterable
 
 import trio
 
-from porchain.errors import PeerMisbehaved
+from porchain.net.messages import HANDSHAKE_FRAME_BYTES
 from porchain.net.transport import (
     MAX_FRAME_BYTES,
     Connection,
     ConnectionClosed,
     Handler,
     Transport,
+    check_frame_size,
     split_address,
 )
 
@@ -74,6 +76,7 @@ class MemoryConnection(Connection):
         self.remote = remote
         self._outgoing = outgoing
         self._incoming = incoming
+        self.max_frame_bytes = HANDSHAKE_FRAME_BYTES
 
     async def send(self, frame: bytes) -> None:
         if self.network.dropped(self.local, self.remote):
@@ -90,11 +93,11 @@ class MemoryConnection(Connection):
         except (trio.EndOfChannel, trio.ClosedResourceError):
             raise ConnectionClosed("end of stream") from None
         await trio.sleep_until(due)
-        if len(frame) > self.network.max_frame_bytes:
-            raise PeerMisbehaved(
-                f"frame of {len(frame)} bytes, over the limit of {self.network.max_frame_bytes}"
-            )
+        check_frame_size(len(frame), self.max_frame_bytes)
         return frame
+
+    def authenticated(self) -> None:
+        self.max_frame_bytes = self.network.max_frame_bytes
 
     async def aclose(self) -> None:
         await self._outgoing.aclose()

@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from porchain.crypto.keys import SIGNATURE_SIZE
 from porchain.errors import DecodeError
 from porchain.types.codec import rlp_decode
 from porchain.types.records import Record
 
 PROTOCOL_VERSION = 1
+MAX_HOST_CHARS = 253  # a DNS name, as resolvers accept it
+MAX_ADDRESS_CHARS = MAX_HOST_CHARS + len(":65535")  # the longest dialable "host:port"
 
 
 class MsgType(IntEnum):
@@ -153,3 +156,15 @@ def decode_message(frame: bytes) -> Record:
     except ValueError:
         raise DecodeError(f"unknown message type {frame[0]}") from None
     return cls.from_rlp(rlp_decode(frame[1:], cls.__name__))
+
+
+def _largest_handshake_frame() -> int:
+    """The longest HELLO or AUTH an honest node sends: 8-byte integers (chain ids, block numbers
+    fit 8 bytes), 32-byte hashes and nonce, a 20-byte node id, the longest dialable address."""
+    top = 2**64 - 1
+    hello = Hello(top, top, bytes(32), top, bytes(32), top, bytes(20), bytes(32))
+    hello.listen = b"x" * MAX_ADDRESS_CHARS
+    return max(len(encode_message(hello)), len(encode_message(Auth(bytes(SIGNATURE_SIZE)))))
+
+
+HANDSHAKE_FRAME_BYTES = _largest_handshake_frame()  # 422: the frame limit before the handshake

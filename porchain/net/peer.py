@@ -7,8 +7,10 @@ signature over the other side's nonce, which must recover to the node id they cl
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import secrets
+from collections import Counter
 
 import trio
 
@@ -23,7 +25,7 @@ from porchain.net.messages import (
     decode_message,
     encode_message,
 )
-from porchain.net.transport import Connection, ConnectionClosed, is_dialable
+from porchain.net.transport import Connection, ConnectionClosed, is_dialable, split_address
 from porchain.types.records import Record
 
 SEND_QUEUE = 256  # frames waiting for the writer; gossip beyond this is dropped, not queued
@@ -74,7 +76,43 @@ async def handshake(conn: Connection, ours: Hello, node_key: PrivateKey) -> Hell
         raise PeerMisbehaved(f"bad handshake signature: {exc}") from None
     if signer != theirs.node_id:
         raise PeerMisbehaved("handshake signature is not the claimed node's")
+    conn.authenticated()
     return theirs
+
+
+class HandshakeSlots:
+    """Bounds the inbound connections still handshaking: `total` per node, `per_ip` per remote
+    host. Loopback hosts are exempt from the per-host bound: a devnet runs all its nodes on
+    127.0.0.1, and a local process can do more harm than this bound prevents anyway."""
+
+    def __init__(self, total: int, per_ip: int) -> None:
+        self.total = total
+        self.per_ip = per_ip
+        self._hosts: Counter[str] = Counter()
+
+    def __len__(self) -> int:
+        return self._hosts.total()
+
+    def take(self, remote: str) -> bool:
+        """Take a slot for a connection from `remote` ("host:port"); False when none is free."""
+        host = split_address(remote)[0]
+        if len(self) >= self.total or (self._hosts[host] >= self.per_ip and not _loopback(host)):
+            return False
+        self._hosts[host] += 1
+        return True
+
+    def give_back(self, remote: str) -> None:
+        host = split_address(remote)[0]
+        self._hosts[host] -= 1
+        if not self._hosts[host]:
+            del self._hosts[host]
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Peer:

@@ -34,8 +34,9 @@ from porchain.errors import (
     leaf_exceptions,
 )
 from porchain.net import messages as m
-from porchain.net.peer import IncompatiblePeer, Peer, handshake, new_hello
+from porchain.net.peer import HandshakeSlots, IncompatiblePeer, Peer, handshake, new_hello
 from porchain.net.transport import (
+    RECEIVE_BUDGET_BYTES,
     Connection,
     ConnectionClosed,
     Transport,
@@ -76,6 +77,9 @@ class NetConfig:
     disconnect_timeout: float = 1.0  # for the DISCONNECT frame of a closing peer to leave
     sync_batch: int = 64
     seen_cache: int = 100_000
+    max_handshakes: int = 32  # inbound connections not yet authenticated; more are closed
+    max_handshakes_per_ip: int = 8  # of them from one remote host (loopback exempt)
+    receive_budget: int = RECEIVE_BUDGET_BYTES  # frame bytes buffered by all connections (TCP)
 
 
 class SeenCache:
@@ -115,6 +119,7 @@ class NetworkService:
         self.addresses: dict[str, bytes | None] = dict.fromkeys(config.bootnodes)
         self._retry_at: dict[str, float] = {}
         self._dialing: set[str] = set()
+        self._handshakes = HandshakeSlots(config.max_handshakes, config.max_handshakes_per_ip)
         self._seen_blocks = SeenCache(config.seen_cache)
         self._seen_txs = SeenCache(config.seen_cache)
         self._retry: OrderedDict[bytes, tuple[Transaction, bytes, int]] = OrderedDict()
@@ -238,7 +243,11 @@ class NetworkService:
             await peer.conn.send(peer.farewell)
 
     async def _handshake(self, conn: Connection, outbound: bool) -> Peer | None:
+        if not outbound and not self._handshakes.take(conn.remote):
+            log.debug("connection refused remote=%s: too many handshakes", conn.remote)
+            return None
         head = self.chain.head
+        advertised = self.advertised_address or ""
         ours = new_hello(
             chain_id=self.chain.state().chain.chain_id,
             genesis_hash=self.chain.genesis_hash,
@@ -246,7 +255,7 @@ class NetworkService:
             head_hash=head.hash,
             finalized=self.chain.finalized.number,
             node_id=self.node_id,
-            listen=(self.advertised_address or "").encode(),
+            listen=advertised.encode() if is_dialable(advertised) else b"",  # fits the limit
         )
         try:
             with trio.fail_after(self.config.handshake_timeout):
@@ -256,6 +265,9 @@ class NetworkService:
             return None
         except (ConnectionClosed, trio.TooSlowError):
             return None
+        finally:
+            if not outbound:
+                self._handshakes.give_back(conn.remote)
         peer = Peer(conn, theirs, outbound=outbound)
         if peer.listen is not None:  # only a dialable one is kept
             self.addresses[peer.listen] = peer.node_id
