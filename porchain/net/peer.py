@@ -91,7 +91,9 @@ class Peer:
         self.head_hash = hello.head_hash
         self.finalized = hello.finalized
         self.diverged_head: bytes | None = None  # its head, when its chain conflicted with ours
-        self.last_heard = trio.current_time()
+        self.last_heard = self.connected_at = trio.current_time()
+        self.score = 0  # valid new blocks and transactions it gave us first, blocks it synced us
+        self.useful_at: float | None = None  # when it last gave us something useful
         self.dropped = 0
         self.cancel_scope = trio.CancelScope()
         self.closed = False
@@ -107,6 +109,11 @@ class Peer:
     @property
     def label(self) -> str:
         return f"{to_checksum_address(self.node_id)[:10]}@{self.listen or self.conn.remote}"
+
+    def credit(self, points: int = 1) -> None:
+        """Count something useful the peer gave us (the inbound slots prefer such peers)."""
+        self.score += points
+        self.useful_at = trio.current_time()
 
     def send(self, message: Record) -> bool:
         """Queue a message; False (and counted) when the queue is full."""
