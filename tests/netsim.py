@@ -44,13 +44,27 @@ class Sim:
 
     async def start_node(self, index: int, *, bootnodes: tuple[str, ...] | None = None) -> Node:
         """Start node `index` (its key is PRODUCER_KEYS[index]) on a fresh database."""
-        chain = new_chain(self.genesis, rules=default_rules())
-        clock = SlotClock(GENESIS_TIME_MS, self.genesis.params.slot_ms, offset_ms=GENESIS_TIME_MS)
         boot = (
             bootnodes
             if bootnodes is not None
             else tuple(address(i) for i in range(len(self.nodes)) if i != index)
         )
+        node, scope = await self._launch(index, boot)
+        self.nodes.append(node)
+        self.scopes.append(scope)
+        return node
+
+    async def restart_node(self, index: int, *, bootnodes: tuple[str, ...]) -> Node:
+        """Stop node `index` if it runs and start it again, same keys, on a fresh database."""
+        self.scopes[index].cancel()
+        while address(index) in self.network._listeners:  # the old node is still stopping
+            await trio.sleep(0.01)
+        self.nodes[index], self.scopes[index] = await self._launch(index, bootnodes)
+        return self.nodes[index]
+
+    async def _launch(self, index: int, boot: tuple[str, ...]) -> tuple[Node, trio.CancelScope]:
+        chain = new_chain(self.genesis, rules=default_rules())
+        clock = SlotClock(GENESIS_TIME_MS, self.genesis.params.slot_ms, offset_ms=GENESIS_TIME_MS)
         node = Node(
             chain,
             clock,
@@ -67,9 +81,7 @@ class Sim:
                 await node.run(task_status=task_status)
 
         await self.nursery.start(run)
-        self.nodes.append(node)
-        self.scopes.append(scope)
-        return node
+        return node, scope
 
     def stop_node(self, node: Node) -> None:
         self.scopes[self.nodes.index(node)].cancel()

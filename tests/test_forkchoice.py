@@ -25,6 +25,7 @@ from porchain.errors import (
     DatabaseError,
     FutureBlock,
     InvalidBlock,
+    SideBlocksFull,
     UnknownParent,
 )
 from porchain.genesis import Genesis
@@ -456,14 +457,17 @@ def test_finality_survives_a_branch_whose_state_forgot_it() -> None:
 )
 def test_no_sequence_of_branches_reverts_a_final_block(forks: list[tuple[int, str]]) -> None:
     """Competing branches with and without finalizing votes, forking anywhere below the head:
-    once a block is final it stays canonical, and the finalized block only moves up."""
+    once a block is final it stays canonical, and the finalized block only moves up. (A side
+    block over the bounds of `porchain.sideblocks` is refused too; it is not stored.)"""
     (ours,) = chains(1, VOTE_RULES)
     ever_final: dict[int, bytes] = {}
     for tag, (depth, votes) in enumerate(forks):
         fork = max(0, ours.head.number - depth)
         for block in branch(canonical(ours, fork), votes, tag):
             before = ours.finalized.number
-            with contextlib.suppress(ConflictsWithFinalized, BlockAlreadyKnown, UnknownParent):
+            with contextlib.suppress(
+                ConflictsWithFinalized, BlockAlreadyKnown, UnknownParent, SideBlocksFull
+            ):
                 ours.import_block(block)
             assert ours.finalized.number >= before
             ever_final[ours.finalized.number] = ours.finalized.hash

@@ -17,7 +17,7 @@ from porchain.clock import SlotClock
 from porchain.crypto.keys import PrivateKey
 from porchain.genesis import Genesis
 from porchain.net import messages as m
-from porchain.net import peer
+from porchain.net import peertable
 from porchain.net.peer import handshake, new_hello
 from porchain.net.service import NetConfig
 from porchain.net.transport import Connection, TcpTransport, split_address
@@ -151,7 +151,7 @@ async def test_connections_over_the_handshake_bound_are_closed_at_once() -> None
 
 
 def test_handshakes_are_bounded_per_remote_host_but_loopback() -> None:
-    slots = peer.HandshakeSlots(total=5, per_ip=2)
+    slots = peertable.HandshakeSlots(total=5, per_ip=2)
     assert [slots.take(f"203.0.113.7:{port}") for port in range(3)] == [True, True, False]
     assert slots.take("198.51.100.1:1")
     slots.give_back("203.0.113.7:0")

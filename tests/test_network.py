@@ -81,10 +81,13 @@ async def test_partition_stops_finality_and_heals_into_one_chain(
         assert min(n.chain.finalized.number for n in sim.nodes) > max(finalized)
 
 
-async def fake_peer(sim, target: int, *, listen: bytes = b""):  # type: ignore[no-untyped-def]
-    """A connection that passes the handshake with a key of its own."""
-    fake_key = key(900 + target)
-    conn = await sim.network.transport("fake:1").connect(address(target))
+async def fake_peer(  # type: ignore[no-untyped-def]
+    sim, target: int, *, listen: bytes = b"", number: int = 0, source: str = "fake:1"
+):
+    """A connection from `source` that passes the handshake with a key of its own (one per
+    `number`)."""
+    fake_key = key(900 + target + 64 * number)
+    conn = await sim.network.transport(source).connect(address(target))
     chain = sim.nodes[target].chain
     hello = new_hello(
         chain_id=chain.state().chain.chain_id,

@@ -7,10 +7,8 @@ signature over the other side's nonce, which must recover to the node id they cl
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import secrets
-from collections import Counter
 
 import trio
 
@@ -25,7 +23,7 @@ from porchain.net.messages import (
     decode_message,
     encode_message,
 )
-from porchain.net.transport import Connection, ConnectionClosed, is_dialable, split_address
+from porchain.net.transport import Connection, ConnectionClosed, is_dialable
 from porchain.types.records import Record
 
 SEND_QUEUE = 256  # frames waiting for the writer; gossip beyond this is dropped, not queued
@@ -80,41 +78,6 @@ async def handshake(conn: Connection, ours: Hello, node_key: PrivateKey) -> Hell
     return theirs
 
 
-class HandshakeSlots:
-    """Bounds the inbound connections still handshaking: `total` per node, `per_ip` per remote
-    host. Loopback hosts are exempt from the per-host bound: a devnet runs all its nodes on
-    127.0.0.1, and a local process can do more harm than this bound prevents anyway."""
-
-    def __init__(self, total: int, per_ip: int) -> None:
-        self.total = total
-        self.per_ip = per_ip
-        self._hosts: Counter[str] = Counter()
-
-    def __len__(self) -> int:
-        return self._hosts.total()
-
-    def take(self, remote: str) -> bool:
-        """Take a slot for a connection from `remote` ("host:port"); False when none is free."""
-        host = split_address(remote)[0]
-        if len(self) >= self.total or (self._hosts[host] >= self.per_ip and not _loopback(host)):
-            return False
-        self._hosts[host] += 1
-        return True
-
-    def give_back(self, remote: str) -> None:
-        host = split_address(remote)[0]
-        self._hosts[host] -= 1
-        if not self._hosts[host]:
-            del self._hosts[host]
-
-
-def _loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class Peer:
     """A connected, authenticated peer. Messages go out through one writer task reading a
     bounded queue, so a slow peer never blocks the node: gossip to it is dropped instead."""
@@ -129,7 +92,9 @@ class Peer:
         self.head_hash = hello.head_hash
         self.finalized = hello.finalized
         self.diverged_head: bytes | None = None  # its head, when its chain conflicted with ours
-        self.last_heard = trio.current_time()
+        self.last_heard = self.connected_at = trio.current_time()
+        self.score = 0  # valid new blocks and transactions it gave us first, blocks it synced us
+        self.useful_at: float | None = None  # when it last gave us something useful
         self.dropped = 0
         self.cancel_scope = trio.CancelScope()
         self.closed = False
@@ -145,6 +110,11 @@ class Peer:
     @property
     def label(self) -> str:
         return f"{to_checksum_address(self.node_id)[:10]}@{self.listen or self.conn.remote}"
+
+    def credit(self, points: int = 1) -> None:
+        """Count something useful the peer gave us (the inbound slots prefer such peers)."""
+        self.score += points
+        self.useful_at = trio.current_time()
 
     def send(self, message: Record) -> bool:
         """Queue a message; False (and counted) when the queue is full."""

@@ -34,7 +34,16 @@ from porchain.errors import (
     leaf_exceptions,
 )
 from porchain.net import messages as m
-from porchain.net.peer import HandshakeSlots, IncompatiblePeer, Peer, handshake, new_hello
+from porchain.net.addressbook import AddressBook
+from porchain.net.peer import IncompatiblePeer, Peer, handshake, new_hello
+from porchain.net.peertable import (
+    BanList,
+    HandshakeSlots,
+    crowded,
+    eviction_victim,
+    outbound_slots,
+    remote_host,
+)
 from porchain.net.transport import (
     RECEIVE_BUDGET_BYTES,
     Connection,
@@ -54,6 +63,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_ADDRESSES_SHARED = 32
+MAX_UNVERIFIED_DIALS = 2  # addresses only a stranger vouches for, dialed per dial interval
 MAX_RETRIED_TXS = 4096  # peers' transactions refused for now, tried again after new heads
 TX_RETRIES = 3
 TXS_ON_CONNECT = 512  # pending transactions sent to a new peer
@@ -65,7 +75,8 @@ class NetConfig:
     listen: str | None = None  # "host:port" to accept connections on (port 0: any)
     advertise: str | None = None  # host peers should dial, if not the listening host
     bootnodes: tuple[str, ...] = ()
-    max_peers: int = 16
+    max_peers: int = 16  # of which outbound_slots(max_peers) (8 of 16) only for peers we dial
+    max_inbound_per_ip: int = 2  # inbound peers from one IP (loopback is not limited)
     handshake_timeout: float = 5.0
     request_timeout: float = 10.0
     ping_interval: float = 2.0
@@ -114,10 +125,11 @@ class NetworkService:
         self.node_id = node_key.address
         self.listen_address: str | None = None
         self.peers: dict[bytes, Peer] = {}
-        self.banned: dict[bytes, float] = {}
+        self.banned = BanList()
         self.blocked: set[bytes] = set()  # cut off by dev_partition
-        self.addresses: dict[str, bytes | None] = dict.fromkeys(config.bootnodes)
-        self._retry_at: dict[str, float] = {}
+        self.addresses = AddressBook(config.bootnodes)
+        self.outbound_slots = outbound_slots(config.max_peers)
+        self.inbound_slots = config.max_peers - self.outbound_slots
         self._dialing: set[str] = set()
         self._handshakes = HandshakeSlots(config.max_handshakes, config.max_handshakes_per_ip)
         self._seen_blocks = SeenCache(config.seen_cache)
@@ -159,11 +171,12 @@ class NetworkService:
             task_status.started()
 
     async def _dial_loop(self) -> None:
+        """Fill the outbound slots, ours alone: bootnodes and verified addresses first (so a
+        known peer that went away is dialed again as soon as it may be), a few strangers'."""
         while True:
-            now = trio.current_time()
-            for address in self._dial_candidates(now):
-                if len(self.peers) + len(self._dialing) >= self.config.max_peers:
-                    break
+            outbound = sum(1 for p in self.peers.values() if p.outbound) + len(self._dialing)
+            free = self.outbound_slots - outbound
+            for address in self._dial_candidates(trio.current_time())[: max(free, 0)]:
                 self._dialing.add(address)
                 assert self._nursery is not None
                 self._nursery.start_soon(self._dial, address)
@@ -171,13 +184,17 @@ class NetworkService:
 
     def _dial_candidates(self, now: float) -> list[str]:
         out = []
-        for address, node_id in self.addresses.items():
+        unverified = 0
+        for address, entry in self.addresses.due(now):
             if address in (self.listen_address, self.advertised_address, *self._dialing):
                 continue
-            if self._retry_at.get(address, 0) > now:
-                continue
+            node_id = entry.node_id
             if node_id is not None and (node_id in self.peers or not self._allowed(node_id)):
                 continue
+            if not (entry.bootnode or entry.verified):
+                if unverified == MAX_UNVERIFIED_DIALS:
+                    continue
+                unverified += 1
             out.append(address)
         return out
 
@@ -187,16 +204,15 @@ class NetworkService:
                 conn = await self.transport.connect(address)
         except (OSError, trio.TooSlowError) as exc:
             log.debug("dial failed address=%s reason=%s", address, exc)
-            self._retry_at[address] = trio.current_time() + self.config.redial_after
+            self.addresses.failed(address, trio.current_time() + self.config.redial_after)
             return
         except Exception as exc:  # the resolver refusing a name no check of ours foresaw
             log.warning("dropping address=%r: cannot dial it: %r", address, exc)
-            self.addresses.pop(address, None)
-            self._retry_at.pop(address, None)
+            self.addresses.drop(address)
             return
         finally:
             self._dialing.discard(address)
-        self._retry_at[address] = trio.current_time() + self.config.redial_after
+        self.addresses.dialed(address, trio.current_time() + self.config.redial_after)
         await self._serve(conn, outbound=True)
 
     async def _accept(self, conn: Connection) -> None:
@@ -269,11 +285,10 @@ class NetworkService:
             if not outbound:
                 self._handshakes.give_back(conn.remote)
         peer = Peer(conn, theirs, outbound=outbound)
-        if peer.listen is not None:  # only a dialable one is kept
-            self.addresses[peer.listen] = peer.node_id
         return peer if self._register(peer) else None
 
     def _register(self, peer: Peer) -> bool:
+        self._record_address(peer)
         if not self._allowed(peer.node_id):
             return False
         existing = self.peers.get(peer.node_id)
@@ -282,7 +297,7 @@ class NetworkService:
             if self._dialer(peer) >= self._dialer(existing):
                 return False
             existing.close()
-        elif len(self.peers) >= self.config.max_peers:
+        elif not self._has_slot(peer):
             return False
         self.peers[peer.node_id] = peer
         log.info(
@@ -298,6 +313,34 @@ class NetworkService:
             peer.send(m.Txs(txs))
         return True
 
+    def _record_address(self, peer: Peer) -> None:
+        """An address we dialed is verified by the handshake; the one a HELLO claims is not."""
+        if peer.outbound:
+            self.addresses.verified(peer.conn.remote, peer.node_id)
+        elif peer.listen is not None:  # only a dialable one is kept
+            self.addresses.learn(peer.listen, peer.node_id)
+
+    def _has_slot(self, peer: Peer) -> bool:
+        """Whether a new peer may take a slot: an outbound one of ours, or an inbound one within
+        the per-IP limit, free or taken from an idle inbound peer."""
+        outbound = sum(1 for p in self.peers.values() if p.outbound)
+        if peer.outbound:
+            return outbound < self.outbound_slots
+        host = remote_host(peer.conn.remote)
+        if crowded(self.peers.values(), host, self.config.max_inbound_per_ip):
+            log.debug("refusing peer=%s: too many peers from host=%s", peer.label, host)
+            return False
+        return len(self.peers) - outbound < self.inbound_slots or self._evict_for(peer)
+
+    def _evict_for(self, peer: Peer) -> bool:
+        victim = eviction_victim(self.peers.values(), trio.current_time())
+        if victim is None:
+            return False
+        log.info("evicting peer=%s score=%d for peer=%s", victim.label, victim.score, peer.label)
+        victim.close(farewell=m.Disconnect(b"evicted: idle, for a new peer"))
+        self._unregister(victim)
+        return True
+
     def _dialer(self, peer: Peer) -> bytes:
         return self.node_id if peer.outbound else peer.node_id
 
@@ -307,10 +350,9 @@ class NetworkService:
             log.info("peer disconnected peer=%s peers=%d", peer.label, len(self.peers))
 
     def _allowed(self, node_id: bytes) -> bool:
-        if node_id in self.blocked:
-            return False
-        until = self.banned.get(node_id)
-        return until is None or until <= trio.current_time()
+        return node_id not in self.blocked and not self.banned.is_banned(
+            node_id, trio.current_time()
+        )
 
     async def _run_writer(self, peer: Peer) -> None:
         try:
@@ -337,7 +379,7 @@ class NetworkService:
         for raw in answer.addresses[:MAX_ADDRESSES_SHARED]:  # type: ignore[attr-defined]
             address = raw.decode(errors="replace")
             if is_dialable(address):  # the others are skipped: not all of a list is wrong
-                self.addresses.setdefault(address, None)
+                self.addresses.learn(address)
 
     async def _status_loop(self) -> None:
         while True:
@@ -406,11 +448,14 @@ class NetworkService:
             tx.sender  # noqa: B018 -- relaying a forged signature is never honest
         except InvalidTransaction as exc:
             raise PeerMisbehaved(str(exc)) from None
-        self._admit(tx, peer.node_id, TX_RETRIES)
+        if self._admit(tx, peer.node_id, TX_RETRIES):
+            peer.credit()
 
-    def _admit(self, tx: Transaction, source: bytes, retries: int) -> None:
+    def _admit(self, tx: Transaction, source: bytes, retries: int) -> bool:
+        """Admit a peer's transaction to the mempool (True), or park it to try again later."""
         try:
             self.node.receive_transaction(tx, source=source)
+            return True
         except InvalidTransaction as exc:
             # Not the peer's fault: it may be stale, or ahead of us (a vote on a block we have
             # not seen yet, a nonce after one still on its way); try again after new heads.
@@ -419,6 +464,7 @@ class NetworkService:
                 self._retry[tx.hash] = (tx, source, retries - 1)
                 while len(self._retry) > MAX_RETRIED_TXS:
                     self._retry.popitem(last=False)
+            return False
 
     def parked(self) -> list[Transaction]:
         """Peers' transactions refused for now, in nonce order: the builder tries them after the
@@ -443,7 +489,8 @@ class NetworkService:
         if not self._seen_blocks.add(block.hash):
             return
         try:
-            self.node.import_block(block, source=peer.node_id)
+            if self.node.import_block(block, source=peer.node_id).status != "side":
+                peer.credit()
         except BlockAlreadyKnown:
             pass
         except UnknownParent:
@@ -468,9 +515,9 @@ class NetworkService:
         return _fitting(blocks, MAX_BATCH_BYTES)
 
     def _shareable_addresses(self, peer: Peer) -> list[bytes]:
-        known = [p.listen for p in self.peers.values() if p.listen and p is not peer]
-        known += [a for a in self.addresses if a not in known]
-        return [a.encode() for a in known[:MAX_ADDRESSES_SHARED]]
+        """Addresses we dialed and found a node at (never the asker's own)."""
+        shared = self.addresses.shareable(excluding=peer.node_id)
+        return [a.encode() for a in shared[:MAX_ADDRESSES_SHARED]]
 
     # -- sync ----------------------------------------------------------------------------------
 
@@ -539,7 +586,9 @@ class NetworkService:
             for block in blocks:
                 self._seen_blocks.add(block.hash)
                 try:
-                    self.node.import_block(block, source=peer.node_id, relay=False)
+                    result = self.node.import_block(block, source=peer.node_id, relay=False)
+                    if result.status != "side":
+                        peer.credit()
                 except BlockAlreadyKnown:
                     continue
                 except (FutureBlock, SideBlocksFull):
@@ -583,7 +632,8 @@ class NetworkService:
 
     def ban(self, peer: Peer, reason: str) -> None:
         log.warning("banning peer=%s for %ds: %s", peer.label, self.config.ban_seconds, reason)
-        self.banned[peer.node_id] = trio.current_time() + self.config.ban_seconds
+        now = trio.current_time()
+        self.banned.ban(peer.node_id, now + self.config.ban_seconds, now)
         peer.close(farewell=m.Disconnect(b"banned: " + reason.encode()[:200]))
 
     def cut_off(self, node_ids: set[bytes]) -> None:
@@ -595,7 +645,7 @@ class NetworkService:
 
     def heal(self) -> None:
         self.blocked = set()
-        self._retry_at.clear()
+        self.addresses.retry_now()
 
 
 def _fitting(items: list[bytes], limit: int) -> list[bytes]:
