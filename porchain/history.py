@@ -12,10 +12,11 @@ from typing import BinaryIO
 
 from porchain.chain import Chain
 from porchain.errors import DecodeError, PorchainError
+from porchain.params import MAX_BLOCK_BYTES
 from porchain.types.blocks import Block
 
 MAGIC = b"PORHIST1"
-MAX_FRAME_BYTES = 64 * 2**20
+MAX_FRAME_BYTES = MAX_BLOCK_BYTES  # a frame is one block
 
 
 class HistoryError(PorchainError):

@@ -17,6 +17,9 @@ from typing import Any
 from porchain.errors import InvalidParameters
 
 PPM = 1_000_000
+# The largest block any parameter set may allow: a block travels whole in one P2P frame
+# (`net.transport.MAX_FRAME_BYTES`) and one history-file frame, so their bounds derive from it.
+MAX_BLOCK_BYTES = 8 * 2**20
 SELECTION_POLICIES = ("weighted", "cycle")
 
 
@@ -38,7 +41,7 @@ class WSCParams:
     slot_ms: int = _int(10, 3_600_000)
     epoch_slots: int = _int(2, 1024)
     # Blocks and transactions
-    max_block_bytes: int = _int(1024, 64 * 2**20)
+    max_block_bytes: int = _int(1024, MAX_BLOCK_BYTES)
     max_block_txs: int = _int(1, 100_000)
     max_tx_bytes: int = _int(128, 2**20)
     max_extra_bytes: int = _int(0, 1024)

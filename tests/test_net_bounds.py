@@ -11,17 +11,20 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
 import trio
 
 from porchain.clock import SlotClock
 from porchain.crypto.keys import PrivateKey
+from porchain.errors import InvalidParameters
 from porchain.genesis import Genesis
 from porchain.net import messages as m
 from porchain.net import peertable
 from porchain.net.peer import handshake, new_hello
 from porchain.net.service import NetConfig
-from porchain.net.transport import Connection, TcpTransport, split_address
+from porchain.net.transport import MAX_FRAME_BYTES, Connection, TcpTransport, split_address
 from porchain.node import Node, NodeConfig
+from porchain.params import MAX_BLOCK_BYTES, WSCParams
 from tests.factories import extend, key, make_genesis, new_chain
 
 DEADLINE = 3.0  # seconds: a node that waits for the handshake timeout (30 s here) misses it
@@ -181,3 +184,15 @@ async def test_large_frames_of_many_peers_stay_within_the_budget_and_an_honest_p
             assert transport.budget.peak <= budget
             assert len(source.network.peers) >= 8  # type: ignore[union-attr]
         nursery.cancel_scope.cancel()
+
+
+def test_the_largest_block_any_parameters_allow_fits_one_frame() -> None:
+    """A block travels whole in a BLOCK or BLOCKS frame, so no parameter set may allow a block
+    the frame limit would refuse: the network could never carry it (it used to allow 64 MiB
+    blocks in 16 MiB frames)."""
+    with pytest.raises(InvalidParameters, match="max_block_bytes"):
+        WSCParams.preset("minimal").replace(max_block_bytes=MAX_BLOCK_BYTES + 1)
+    assert WSCParams.preset("minimal").replace(max_block_bytes=MAX_BLOCK_BYTES)
+    block = b"\x00" * MAX_BLOCK_BYTES
+    for message in (m.NewBlock(block), m.Blocks(2**64 - 1, [block])):
+        assert len(m.encode_message(message)) <= MAX_FRAME_BYTES

@@ -19,10 +19,12 @@ import trio
 
 from porchain.errors import PeerMisbehaved
 from porchain.net.messages import HANDSHAKE_FRAME_BYTES, MAX_HOST_CHARS
+from porchain.params import MAX_BLOCK_BYTES
 
 # A frame carries one block whole (a BLOCK, or a BLOCKS answer past MAX_BATCH_BYTES with one
-# block): it must hold the largest block the parameters allow (docs/decisions.md).
-MAX_FRAME_BYTES = 16 * 2**20
+# block): it holds the largest block any parameters allow, and the message around it.
+FRAME_ENVELOPE_BYTES = 1024  # type byte, RLP list and string headers, a request id: < 40
+MAX_FRAME_BYTES = MAX_BLOCK_BYTES + FRAME_ENVELOPE_BYTES
 RECEIVE_BUDGET_BYTES = 64 * 2**20  # frame bodies buffered at once by all of a node's connections
 SMALL_FRAME_BYTES = 2**20  # frames up to this size may use all of the budget, larger ones half
 READ_CHUNK = 65_536
