@@ -878,6 +878,7 @@ class Campaign:
     honest: NodeHandle
     tally: Tally = field(default_factory=Tally)
     samples: list[Sample] = field(default_factory=list)
+    settling: list[Sample] = field(default_factory=list)  # judged for life and blocks only
     eclipse: Eclipse | None = None
 
     def restart_honest(self) -> None:
@@ -981,6 +982,7 @@ class Campaign:
         deadline = trio.current_time() + self.args.settle
         while True:
             sample = await self.sample(view)
+            self.settling.append(sample)
             if settled(baseline, sample) or trio.current_time() >= deadline:
                 return sample
             await trio.sleep(2)
@@ -993,8 +995,8 @@ class Campaign:
         offsets: tuple[int, int],
         disk_before: int,
     ) -> dict[str, Any]:
-        samples = [*self.samples, after]
-        counted = [s.honest for s in samples if s.honest is not None]
+        samples = [*self.samples, *self.settling]
+        counted = [s.honest for s in [*self.samples, after] if s.honest is not None]
         own = blocks_by(self.target, baseline.head or 0, after.head or 0)
         stall = longest_stall(samples)
         rss_peak = max((s.rss_kb for s in samples if s.rss_kb), default=None)
