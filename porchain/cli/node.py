@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import trio
 
+from porchain.allocator import pin_mmap_threshold
 from porchain.chain import Chain
 from porchain.cli.common import Home, home, password_option, unlock_key
 from porchain.cli.keys import LIGHT_SCRYPT_N
@@ -161,6 +162,7 @@ def node_run(
             dev_rpc=dev_rpc,
             auto_encumber=not no_auto_encumber,
         )
+        pin_mmap_threshold()  # so memory freed after large frames goes back to the system
         try:
             trio.run(_run, chain, key, config, node_key, net)
         finally:
