@@ -34,7 +34,7 @@ from porchain.duties import (
     vote_payload,
 )
 from porchain.errors import InvalidTransaction
-from porchain.firstseen import FirstSeenLog
+from porchain.firstseen import FirstSeenLog, first_seen_retention_ms
 from porchain.integrity import Watermark
 from porchain.mempool import MAX_TXS, Mempool
 from porchain.net.service import NetConfig, NetworkService
@@ -81,7 +81,9 @@ class Node:
         self.key = key
         self.config = config
         self.mempool = Mempool(chain.rules, max_txs=config.mempool_max_txs)
-        self.first_seen = FirstSeenLog(chain.db)
+        self.first_seen = FirstSeenLog(
+            chain.db, self.mempool, lambda: first_seen_retention_ms(self.chain.state().params)
+        )
         self.tx_journal = TxJournal(chain.db)
         self.watermark = Watermark.of(chain.db) if isinstance(chain.db, LevelDB) else None
         self.beacon_duty = BeaconDuty(chain.db, key) if key is not None else None
@@ -125,7 +127,7 @@ class Node:
                 )
                 task_status.started()
         finally:
-            self.first_seen.flush()
+            self.first_seen.flush(self.clock.now_ms(), stopping=True)
 
     def _write_info_file(self) -> None:
         """Where tools find this node: its RPC URL, P2P address and node id."""
@@ -199,6 +201,7 @@ class Node:
             for tx in reverted.transactions:
                 with contextlib.suppress(InvalidTransaction):  # included again, or now invalid
                     self.mempool.add(tx, self.pending_state())
+                    self.first_seen.record(tx.hash, self.clock.now_ms())  # pruned: seen again
         for tx in self.mempool.revalidate(self.pending_state()):
             log.debug("dropped stale tx=0x%s", tx.hash.hex()[:16])
         self.tx_journal.keep_only(self.mempool)
@@ -208,7 +211,7 @@ class Node:
             self.vote_on(head)
         if relay and self.network is not None:
             self.network.broadcast_block(head, exclude=source)
-        self.first_seen.flush()
+        self.first_seen.flush(self.clock.now_ms())
         self.new_head.set()
         self.new_head = trio.Event()
         return result
@@ -249,6 +252,8 @@ class Node:
                 self.mempool.add(tx, state)
             except InvalidTransaction as exc:
                 log.debug("journaled tx=0x%s no longer pending: %s", tx.hash.hex()[:16], exc)
+            else:
+                self.first_seen.record(tx.hash, self.clock.now_ms())
         self.tx_journal.keep_only(self.mempool)
         if journaled:
             log.info(

@@ -98,9 +98,9 @@ def verify_first_seen(chain: Chain, now_ms: int) -> int:
     count = 0
     for key, value in chain.db.iterate(FIRST_SEEN_PREFIX):
         tx_hash = key[len(FIRST_SEEN_PREFIX) :]
-        if len(tx_hash) != 32 or len(value) != 8:
+        if len(tx_hash) != 32 or len(value) not in (8, 16):  # 8: from before its index
             raise DatabaseError(f"malformed first-seen record {key!r}")
-        if int.from_bytes(value, "big") > now_ms + MAX_CLOCK_AHEAD_MS:
+        if int.from_bytes(value[:8], "big") > now_ms + MAX_CLOCK_AHEAD_MS:
             raise DatabaseError(
                 f"the first-seen time of tx 0x{tx_hash.hex()} is in the future: the record is "
                 "damaged (or the clock is far behind)"

@@ -112,7 +112,22 @@ def block_pool_state_key(number: int) -> bytes:
 
 
 def first_seen_key(tx_hash: bytes) -> bytes:
+    """When this node first saw a transaction, and the time its record is kept from
+    (porchain.firstseen)."""
     return VERSION_PREFIX + b"seen/" + tx_hash
+
+
+FIRST_SEEN_INDEX_PREFIX = VERSION_PREFIX + b"seenat/"
+
+
+def first_seen_index_key(kept_from_ms: int, tx_hash: bytes) -> bytes:
+    """A first-seen record by the time it is kept from, so the oldest are found first."""
+    return FIRST_SEEN_INDEX_PREFIX + kept_from_ms.to_bytes(8, "big") + tx_hash
+
+
+def split_first_seen_index_key(key: bytes) -> tuple[int, bytes]:
+    rest = key[len(FIRST_SEEN_INDEX_PREFIX) :]
+    return int.from_bytes(rest[:8], "big"), rest[8:]
 
 
 def beacon_salt_key(epoch: int) -> bytes:
