@@ -44,7 +44,9 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 def porchain(devnet: Path, *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "porchain", "devnet", "--dir", str(devnet), *args],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise SystemExit(f"porchain devnet {' '.join(args)} failed:\n{done.stderr}")
@@ -81,17 +83,25 @@ def main() -> None:
     if args.json:
         print(json.dumps(result))
         return
-    print(f"{args.nodes} nodes for {args.minutes:g} min at 1 s slots: "
-          f"{result['slots_filled_pct']:.1f}% of {result['slots']} slots filled, "
-          f"finality lag at most {result['max_finality_lag']} blocks, "
-          f"finalized heads identical: {result['finalized_identical']}")
-    print(f"  block pools judged: {result['pools']}, with AGAINST votes: "
-          f"{result['pools_with_against']}, rejected: {result['pools_rejected']}")
-    print(f"  transfers: {result['transfers_sent']} sent ({result['transfers_refused']} refused), "
-          f"{result['transfers_included']} included")
+    print(
+        f"{args.nodes} nodes for {args.minutes:g} min at 1 s slots: "
+        f"{result['slots_filled_pct']:.1f}% of {result['slots']} slots filled, "
+        f"finality lag at most {result['max_finality_lag']} blocks, "
+        f"finalized heads identical: {result['finalized_identical']}"
+    )
+    print(
+        f"  block pools judged: {result['pools']}, with AGAINST votes: "
+        f"{result['pools_with_against']}, rejected: {result['pools_rejected']}"
+    )
+    print(
+        f"  transfers: {result['transfers_sent']} sent ({result['transfers_refused']} refused), "
+        f"{result['transfers_included']} included"
+    )
     for node in result["nodes"]:
-        print(f"  {node['name']}: CPU {node['cpu_pct']:.1f}% of a core, "
-              f"RSS at most {node['max_rss_mb']:.0f} MB")
+        print(
+            f"  {node['name']}: CPU {node['cpu_pct']:.1f}% of a core, "
+            f"RSS at most {node['max_rss_mb']:.0f} MB"
+        )
 
 
 class TransferLoad(threading.Thread):
@@ -123,8 +133,12 @@ class TransferLoad(threading.Thread):
             i = n % len(self.keys)
             to = self.keys[(i + 1) % len(self.keys)].address
             tx = sign_transaction(
-                self.keys[i], chain_id=self.chain_id, nonce=nonces[i], kind=TxKind.TRANSFER,
-                payload=Transfer(to, amount).to_rlp(), params=self.params,
+                self.keys[i],
+                chain_id=self.chain_id,
+                nonce=nonces[i],
+                kind=TxKind.TRANSFER,
+                payload=Transfer(to, amount).to_rlp(),
+                params=self.params,
             )
             try:
                 self.hashes.append(

@@ -873,6 +873,8 @@ def test_up_refuses_a_port_another_network_answers_on(created: Devnet) -> None:
 def test_up_refuses_a_p2p_port_in_use(created: Devnet) -> None:
     port = created.node("node1").p2p_port
     with socket.socket() as holder:
+        # SO_REUSEADDR: connections of an earlier devnet on this port may still be in TIME_WAIT
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         holder.bind(("127.0.0.1", port))
         holder.listen()
         with pytest.raises(DevnetError) as refused:
@@ -909,6 +911,7 @@ def test_a_restart_perturbation_on_a_taken_port_fails_and_the_run_goes_on(
     port = created.node("node1").p2p_port
     restart = Perturbation("restart", at_time=0.0, nodes=("node1",))
     with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as above: TIME_WAIT
         holder.bind(("127.0.0.1", port))
         holder.listen()
         outcome = Perturber(created, Supervisor(created)).apply(restart)
