@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc
 # each followed by a small object that stays alive, then the frames freed: the MiB still resident.
 RESIDUAL = """
 import sys
-from porchain.allocator import pin_mmap_threshold
+from porchain.allocator import pin_mmap_threshold, release_free_memory
 
 def rss_mib():
     with open("/proc/self/statm") as f:
@@ -32,6 +32,8 @@ for _ in range(40):
     frames.append(bytearray(4 * 2**20))
     small.append(bytearray(1024))
 del frames
+if sys.argv[1] == "released":
+    assert release_free_memory()
 print(rss_mib() - base)
 """
 
@@ -46,3 +48,9 @@ def residual_mib(mode: str) -> int:
 def test_freed_frames_leave_nothing_resident_once_the_threshold_is_pinned() -> None:
     assert residual_mib("default") >= 100  # the 160 MiB the frames took stay resident
     assert residual_mib("pinned") <= 8
+
+
+def test_free_memory_inside_the_heap_is_released() -> None:
+    """What the pinned threshold cannot prevent (frees inside the heap, pages kept resident
+    between live objects) the node's periodic `release_free_memory` hands back."""
+    assert residual_mib("released") <= 8

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import trio
 
-from porchain.allocator import pin_mmap_threshold
+from porchain.allocator import pin_mmap_threshold, release_free_memory_periodically
 from porchain.chain import Chain
 from porchain.cli.common import Home, home, password_option, unlock_key
 from porchain.cli.keys import LIGHT_SCRYPT_N
@@ -188,7 +188,10 @@ async def _run(
         node_key=node_key,
         net=net,
     )
-    await run_until_signalled(node)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(release_free_memory_periodically)
+        await run_until_signalled(node)
+        nursery.cancel_scope.cancel()
 
 
 def setup_dev_chain(h: Home) -> PrivateKey:
