@@ -28,6 +28,7 @@ from porchain.db.abc import Database
 from porchain.state.state import State
 from porchain.types.codec import RLPItem
 from porchain.types.transactions import Transaction, TxKind
+from porchain.verdicts import ALREADY_VOTED, NO_POOL, NO_STAKE, POOL_CLOSED
 from porchain.wallet import sign_transaction
 
 log = logging.getLogger(__name__)
@@ -53,18 +54,26 @@ def decide_vote(
     state: State, address: bytes, number: int, censored: list[Transaction], pending_stake: int
 ) -> VoteDecision | None:
     """How to vote on block `number`'s pool, seen from the head `state`; None: no vote."""
-    pool_id = state.block_pool_id(number)
-    if pool_id == 0:
-        return None
-    pool = state.pool(pool_id)
-    if state.chain.number >= pool.closes_at:  # a vote could no longer be included in time
-        return None
-    if any(s.voter == address and not s.bond for s in pool.stakes):
+    if why_no_vote(state, address, number, pending_stake) is not None:
         return None
     stake = auto_vote_stake(state, address, pending_stake)
-    if stake == 0:
-        return None
-    return VoteDecision(pool_id, AGAINST if censored else FOR, stake, tuple(censored))
+    side = AGAINST if censored else FOR
+    return VoteDecision(state.block_pool_id(number), side, stake, tuple(censored))
+
+
+def why_no_vote(state: State, address: bytes, number: int, pending_stake: int) -> str | None:
+    """Why the key sends no vote on block `number`'s pool (None: it votes)."""
+    pool_id = state.block_pool_id(number)
+    if pool_id == 0:
+        return NO_POOL
+    pool = state.pool(pool_id)
+    if state.chain.number >= pool.closes_at:  # a vote could no longer be included in time
+        return POOL_CLOSED
+    if any(s.voter == address and not s.bond for s in pool.stakes):
+        return ALREADY_VOTED
+    if auto_vote_stake(state, address, pending_stake) == 0:
+        return NO_STAKE
+    return None
 
 
 def pending_vote_stake(pending: list[Transaction], rules: Rules) -> int:

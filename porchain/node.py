@@ -27,11 +27,13 @@ from porchain.crypto.keys import PrivateKey, to_checksum_address
 from porchain.db.level import LevelDB
 from porchain.duties import (
     BeaconDuty,
+    VoteDecision,
     decide_vote,
     encumber_due,
     pending_vote_stake,
     sign_duty,
     vote_payload,
+    why_no_vote,
 )
 from porchain.errors import InvalidTransaction
 from porchain.firstseen import FirstSeenLog, first_seen_retention_ms
@@ -45,6 +47,7 @@ from porchain.state.state import State
 from porchain.txjournal import TxJournal
 from porchain.types.blocks import Block
 from porchain.types.transactions import Transaction, TxKind, kind_name
+from porchain.verdicts import NO_KEY, Verdict, VerdictLog, judge
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,7 @@ class Node:
             chain.db, self.mempool, lambda: first_seen_retention_ms(self.chain.state().params)
         )
         self.tx_journal = TxJournal(chain.db)
+        self.verdicts = VerdictLog(chain.db)
         self.watermark = Watermark.of(chain.db) if isinstance(chain.db, LevelDB) else None
         self.beacon_duty = BeaconDuty(chain.db, key) if key is not None else None
         self.rpc_url: str | None = None
@@ -207,8 +211,11 @@ class Node:
         self.tx_journal.keep_only(self.mempool)
         if self.network is not None:
             self.network.retry_transactions()
-        if self.key is not None and (source is None or self._recent(head)):
+        recent = source is None or self._recent(head)
+        if self.key is not None and recent:
             self.vote_on(head)
+        else:
+            self.judge_without_voting(head, recent=recent)
         if relay and self.network is not None:
             self.network.broadcast_block(head, exclude=source)
         self.first_seen.flush(self.clock.now_ms())
@@ -222,6 +229,31 @@ class Node:
         closes `block_pool_duration` blocks later, so the next block can still carry it.)"""
         age = self.clock.current_slot() - block.slot
         return age <= self.chain.state().params.block_pool_duration
+
+    def censored_in(self, block: Block) -> list[Transaction]:
+        """The transactions `block` (the head) censored, by our first-seen log."""
+        return censored_transactions(
+            block,
+            self.chain.state,
+            self.mempool.candidates(),
+            self.first_seen.get,
+            self.clock.slot_start_ms(block.slot),
+            self.chain.rules,
+        )
+
+    def _judged(self, block: Block, censored: list[Transaction] | None) -> Verdict:
+        """Our verdict on `block` now, before any vote (`censored` None: not judged)."""
+        slot_start_ms = self.clock.slot_start_ms(block.slot)
+        return judge(block, slot_start_ms, self.clock.now_ms(), censored, self.first_seen.get)
+
+    def judge_without_voting(self, block: Block, *, recent: bool) -> None:
+        """Record our verdict on `block` (the head) when we cast no vote: without a key, or
+        not judged at all while catching up."""
+        censored = self.censored_in(block) if recent else None
+        verdict = self._judged(block, censored)
+        if recent:
+            verdict.reason = NO_KEY.encode()
+        self.verdicts.record(verdict)
 
     def submit_transaction(self, raw: bytes) -> Transaction:
         """Decode and admit a raw transaction sent to us (our RPC); journal it until a block
@@ -268,31 +300,32 @@ class Node:
         """Vote on the pool of `block` (the head): AGAINST if it censored, else FOR."""
         assert self.key is not None
         head = self.chain.state()
-        censored = censored_transactions(
-            block,
-            self.chain.state,
-            self.mempool.candidates(),
-            self.first_seen.get,
-            self.clock.slot_start_ms(block.slot),
-            self.chain.rules,
-        )
+        censored = self.censored_in(block)
         pending = self.mempool.pending_from(self.key.address)
-        decision = decide_vote(
-            head,
-            self.key.address,
-            block.number,
-            censored,
-            pending_vote_stake(pending, self.chain.rules),
-        )
+        pending_stake = pending_vote_stake(pending, self.chain.rules)
+        decision = decide_vote(head, self.key.address, block.number, censored, pending_stake)
+        self._record_verdict(block, censored, decision, pending_stake)
         if decision is None:
             return
-        if censored:
-            log.info(
-                "voting against block #%d: it left out %s",
-                block.number,
-                ", ".join("0x" + tx.hash.hex()[:16] for tx in censored),
-            )
         self._send_duty(TxKind.VOTE, vote_payload(decision))
+
+    def _record_verdict(
+        self,
+        block: Block,
+        censored: list[Transaction],
+        decision: VoteDecision | None,
+        pending_stake: int,
+    ) -> None:
+        """Record (and log) what we judged about `block` and the vote we send on it."""
+        assert self.key is not None
+        verdict = self._judged(block, censored)
+        if decision is not None:
+            verdict.vote_side, verdict.vote_stake = decision.side, decision.stake
+        else:
+            head = self.chain.state()
+            reason = why_no_vote(head, self.key.address, block.number, pending_stake)
+            verdict.reason = (reason or "").encode()
+        self.verdicts.record(verdict)
 
     def perform_beacon_duty(self, slot: int) -> None:
         if self.beacon_duty is None:

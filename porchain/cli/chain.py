@@ -1,4 +1,4 @@
-"""`porchain chain head|block|account|tx`: query a running node over RPC."""
+"""`porchain chain head|block|verdict|account|tx|...`: query a running node over RPC."""
 
 from __future__ import annotations
 
@@ -64,6 +64,57 @@ def chain_block(
     if block is None:
         raise click.ClickException(f"no block {block_id}")
     emit(output, block, render_block)
+
+
+@chain.command("verdict")
+@click.argument("block_id", default="latest")
+@rpc_option
+@output_option
+@click.pass_context
+def chain_verdict(ctx: click.Context, block_id: str, rpc_url: str | None, output: str) -> None:
+    """What the node judged about a block (a number, 0x hash or tag) and why: the transactions
+    it judged censored, when it first saw each, and its vote."""
+    ref: int | str = int(block_id) if block_id.isdigit() else block_id
+    verdict = rpc_client(ctx, rpc_url).call("por_getBlockVerdict", ref)
+    if verdict is None:
+        raise click.ClickException(
+            f"no verdict on block {block_id}: the node did not make it its head, or judged "
+            "it too long ago"
+        )
+    emit(output, verdict, render_verdict)
+
+
+def render_verdict(v: dict[str, Any]) -> None:
+    vote = v["vote"]
+    fields(
+        [
+            ("block", f"#{v['number']} {v['block_hash']}"),
+            ("slot", f"{v['slot']} (began at {v['slot_start_ms']} ms)"),
+            ("judged at", f"{v['judged_at_ms']} ms"),
+            ("verdict", v["verdict"] or "not judged"),
+            ("censored", v["censored_count"]),
+            ("vote", f"{vote['side']} {amount(vote['stake'], 'REP')}" if vote else "none"),
+            ("reason", v["reason"] or "-"),
+        ]
+    )
+    if v["censored"]:
+        table(
+            "TRANSACTION",
+            "KIND",
+            "FROM",
+            "FIRST SEEN (ms)",
+            "BEFORE SLOT (ms)",
+            rows=[
+                [
+                    c["hash"],
+                    c["kind"],
+                    c["from"],
+                    str(c["first_seen_ms"]),
+                    str(c["seen_before_slot_ms"]),
+                ]
+                for c in v["censored"]
+            ],
+        )
 
 
 def render_block(block: dict[str, Any]) -> None:

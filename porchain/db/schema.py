@@ -134,6 +134,20 @@ def beacon_salt_key(epoch: int) -> bytes:
     return VERSION_PREFIX + b"salt/" + epoch.to_bytes(8, "big")
 
 
+VERDICT_PREFIX = VERSION_PREFIX + b"verdict/"
+
+
+def verdict_key(number: int, block_hash: bytes) -> bytes:
+    """What this node judged about a block it made its head (porchain.verdicts), by height, so
+    the oldest are found first."""
+    return VERDICT_PREFIX + number.to_bytes(8, "big") + block_hash
+
+
+def split_verdict_key(key: bytes) -> tuple[int, bytes]:
+    rest = key[len(VERDICT_PREFIX) :]
+    return int.from_bytes(rest[:8], "big"), rest[8:]
+
+
 LOCAL_TX_PREFIX = VERSION_PREFIX + b"localtx/"
 
 

@@ -17,6 +17,7 @@ from porchain.rpc.format import account_json, block_json, hex0x, tx_json
 from porchain.rpc.view import Offload, on_loop
 from porchain.state.past import StateUnavailable, state_at
 from porchain.types.blocks import Block
+from porchain.verdicts import read_verdict, verdict_json
 
 if TYPE_CHECKING:
     from porchain.chain import Chain
@@ -62,6 +63,18 @@ class PorApi:
     def por_getBlockByHash(self, block_hash: Any, full: Any = False) -> dict | None:
         block_hash = params.hex_bytes(block_hash, "block hash", 32)
         return self._block_json(self.chain.get_block(block_hash), full)
+
+    def por_getBlockVerdict(self, block: Any = "latest") -> dict[str, Any] | None:
+        """What this node judged about a block it made its head, and why (porchain.verdicts);
+        null for a block it did not judge, or judged more than `VERDICT_BLOCKS` ago."""
+        ref = params.block_ref(block, self._block_tags())
+        if isinstance(ref, int):
+            number, block_hash = ref, self.chain.get_canonical_hash(ref)
+        else:
+            found = self.chain.get_block(ref)
+            number, block_hash = (found.number, ref) if found else (0, None)
+        verdict = None if block_hash is None else read_verdict(self.chain.db, number, block_hash)
+        return None if verdict is None else verdict_json(verdict)
 
     @on_loop
     def por_getAccount(self, address: Any, block: Any = "latest") -> Offload:

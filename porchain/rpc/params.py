@@ -38,16 +38,23 @@ def address(value: Any, name: str = "address") -> bytes:
         raise InvalidParams(str(exc)) from None
 
 
-def block_number(value: Any, tags: dict[str, int]) -> int:
+def block_number(
+    value: Any, tags: dict[str, int], *, expected: str = "a non-negative number"
+) -> int:
     """A height: a non-negative number or one of the named tags ("latest", "earliest", ...)."""
     if isinstance(value, str) and value in tags:
         return tags[value]
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     names = ", ".join(f'"{t}"' for t in tags)
-    raise InvalidParams(
-        f"block must be a non-negative number or one of {names}, got {reprlib.repr(value)}"
-    )
+    raise InvalidParams(f"block must be {expected} or one of {names}, got {reprlib.repr(value)}")
+
+
+def block_ref(value: Any, tags: dict[str, int]) -> int | bytes:
+    """A block by height (a number or a tag, as `block_number`) or by 32-byte 0x hash."""
+    if isinstance(value, str) and value.startswith(("0x", "0X")):
+        return hex_bytes(value, "block hash", 32)
+    return block_number(value, tags, expected="a non-negative number, a 0x block hash")
 
 
 def boolean(value: Any, name: str) -> bool:
