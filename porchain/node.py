@@ -17,6 +17,7 @@ from pathlib import Path
 
 import trio
 
+from porchain.behaviours import Behaviour
 from porchain.builder import build_block
 from porchain.censorship import censored_transactions
 from porchain.chain import Chain, ImportResult
@@ -62,6 +63,7 @@ class NodeConfig:
     auto_encumber: bool = True  # encumber earned REP each epoch (with a key)
     rpc_cors: tuple[str, ...] = ()  # origins browsers may call RPC from ("*": any); () none
     rpc_limits: RPCLimits = field(default_factory=RPCLimits)  # costs allowed (docs/rpc.md)
+    behaviour: Behaviour = field(default_factory=Behaviour)  # honest unless an attack is chosen
 
 
 class Node:
@@ -80,6 +82,7 @@ class Node:
         self.clock = clock
         self.key = key
         self.config = config
+        self.behaviour = config.behaviour
         self.mempool = Mempool(chain.rules, max_txs=config.mempool_max_txs)
         self.first_seen = FirstSeenLog(
             chain.db, self.mempool, lambda: first_seen_retention_ms(self.chain.state().params)
@@ -163,9 +166,12 @@ class Node:
         rules = self.chain.rules
         if scheduled_producer(self.chain.state(), slot, rules) != self.key.address:
             return None
-        candidates = itertools.chain(
+        if not self.behaviour.produces(self, slot):
+            return None
+        pending = itertools.chain(
             self.mempool.candidates(), self.network.parked() if self.network else ()
         )
+        candidates = self.behaviour.candidates(self, slot, pending)
         built = build_block(self.chain.state(), self.chain.head, slot, self.key, candidates, rules)
         for tx, reason in built.rejected:
             log.debug("left out tx=0x%s reason=%s", tx.hash.hex(), reason)
@@ -268,14 +274,7 @@ class Node:
         """Vote on the pool of `block` (the head): AGAINST if it censored, else FOR."""
         assert self.key is not None
         head = self.chain.state()
-        censored = censored_transactions(
-            block,
-            self.chain.state,
-            self.mempool.candidates(),
-            self.first_seen.get,
-            self.clock.slot_start_ms(block.slot),
-            self.chain.rules,
-        )
+        censored = self.behaviour.judge(self, block)
         pending = self.mempool.pending_from(self.key.address)
         decision = decide_vote(
             head,
@@ -284,6 +283,7 @@ class Node:
             censored,
             pending_vote_stake(pending, self.chain.rules),
         )
+        decision = self.behaviour.vote(self, block, decision)
         if decision is None:
             return
         if censored:
@@ -294,6 +294,17 @@ class Node:
             )
         self._send_duty(TxKind.VOTE, vote_payload(decision))
 
+    def censored_in(self, block: Block) -> list[Transaction]:
+        """The transactions `block` (the head) censored by our first-seen log (section 9)."""
+        return censored_transactions(
+            block,
+            self.chain.state,
+            self.mempool.candidates(),
+            self.first_seen.get,
+            self.clock.slot_start_ms(block.slot),
+            self.chain.rules,
+        )
+
     def perform_beacon_duty(self, slot: int) -> None:
         if self.beacon_duty is None:
             return
@@ -301,6 +312,7 @@ class Node:
         due = self.beacon_duty.due(
             state, slot, self.mempool.pending_from(self.beacon_duty.key.address)
         )
+        due = self.behaviour.beacon_duty(self, slot, due)
         if due is not None:
             self._send_duty(*due)
 
