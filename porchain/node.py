@@ -17,6 +17,7 @@ from pathlib import Path
 
 import trio
 
+from porchain.behaviours import Behaviour
 from porchain.builder import build_block
 from porchain.censorship import censored_transactions
 from porchain.chain import Chain, ImportResult
@@ -65,6 +66,7 @@ class NodeConfig:
     auto_encumber: bool = True  # encumber earned REP each epoch (with a key)
     rpc_cors: tuple[str, ...] = ()  # origins browsers may call RPC from ("*": any); () none
     rpc_limits: RPCLimits = field(default_factory=RPCLimits)  # costs allowed (docs/rpc.md)
+    behaviour: Behaviour = field(default_factory=Behaviour)  # honest unless an attack is chosen
 
 
 class Node:
@@ -83,6 +85,7 @@ class Node:
         self.clock = clock
         self.key = key
         self.config = config
+        self.behaviour = config.behaviour
         self.mempool = Mempool(chain.rules, max_txs=config.mempool_max_txs)
         self.first_seen = FirstSeenLog(
             chain.db, self.mempool, lambda: first_seen_retention_ms(self.chain.state().params)
@@ -167,9 +170,12 @@ class Node:
         rules = self.chain.rules
         if scheduled_producer(self.chain.state(), slot, rules) != self.key.address:
             return None
-        candidates = itertools.chain(
+        if not self.behaviour.produces(self, slot):
+            return None
+        pending = itertools.chain(
             self.mempool.candidates(), self.network.parked() if self.network else ()
         )
+        candidates = self.behaviour.candidates(self, slot, pending)
         built = build_block(self.chain.state(), self.chain.head, slot, self.key, candidates, rules)
         for tx, reason in built.rejected:
             log.debug("left out tx=0x%s reason=%s", tx.hash.hex(), reason)
@@ -300,10 +306,11 @@ class Node:
         """Vote on the pool of `block` (the head): AGAINST if it censored, else FOR."""
         assert self.key is not None
         head = self.chain.state()
-        censored = self.censored_in(block)
+        censored = self.behaviour.judge(self, block)
         pending = self.mempool.pending_from(self.key.address)
         pending_stake = pending_vote_stake(pending, self.chain.rules)
         decision = decide_vote(head, self.key.address, block.number, censored, pending_stake)
+        decision = self.behaviour.vote(self, block, decision)
         self._record_verdict(block, censored, decision, pending_stake)
         if decision is None:
             return
@@ -334,6 +341,7 @@ class Node:
         due = self.beacon_duty.due(
             state, slot, self.mempool.pending_from(self.beacon_duty.key.address)
         )
+        due = self.behaviour.beacon_duty(self, slot, due)
         if due is not None:
             self._send_duty(*due)
 

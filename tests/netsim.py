@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import trio
 
+from porchain.behaviours import Behaviour
 from porchain.clock import SlotClock
 from porchain.composition import default_rules
 from porchain.crypto.keys import PrivateKey
@@ -42,14 +43,21 @@ class Sim:
     nodes: list[Node] = field(default_factory=list)
     scopes: list[trio.CancelScope] = field(default_factory=list)
 
-    async def start_node(self, index: int, *, bootnodes: tuple[str, ...] | None = None) -> Node:
-        """Start node `index` (its key is PRODUCER_KEYS[index]) on a fresh database."""
+    async def start_node(
+        self,
+        index: int,
+        *,
+        bootnodes: tuple[str, ...] | None = None,
+        behaviour: Behaviour | None = None,
+    ) -> Node:
+        """Start node `index` (its key is PRODUCER_KEYS[index]) on a fresh database, honest
+        unless `behaviour` says otherwise."""
         boot = (
             bootnodes
             if bootnodes is not None
             else tuple(address(i) for i in range(len(self.nodes)) if i != index)
         )
-        node, scope = await self._launch(index, boot)
+        node, scope = await self._launch(index, boot, behaviour or Behaviour())
         self.nodes.append(node)
         self.scopes.append(scope)
         return node
@@ -59,17 +67,20 @@ class Sim:
         self.scopes[index].cancel()
         while address(index) in self.network._listeners:  # the old node is still stopping
             await trio.sleep(0.01)
-        self.nodes[index], self.scopes[index] = await self._launch(index, bootnodes)
+        behaviour = self.nodes[index].behaviour
+        self.nodes[index], self.scopes[index] = await self._launch(index, bootnodes, behaviour)
         return self.nodes[index]
 
-    async def _launch(self, index: int, boot: tuple[str, ...]) -> tuple[Node, trio.CancelScope]:
+    async def _launch(
+        self, index: int, boot: tuple[str, ...], behaviour: Behaviour
+    ) -> tuple[Node, trio.CancelScope]:
         chain = new_chain(self.genesis, rules=default_rules())
         clock = SlotClock(GENESIS_TIME_MS, self.genesis.params.slot_ms, offset_ms=GENESIS_TIME_MS)
         node = Node(
             chain,
             clock,
             key=PRODUCER_KEYS[index],
-            config=NodeConfig(rpc_port=None),
+            config=NodeConfig(rpc_port=None, behaviour=behaviour),
             transport=self.network.transport(address(index)),
             node_key=PrivateKey(PRODUCER_KEYS[index].secret[::-1]),
             net=NetConfig(listen=address(index), bootnodes=boot, dial_interval=0.5),

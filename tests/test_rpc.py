@@ -86,6 +86,7 @@ async def test_chain_queries(served: tuple[Node, Client]) -> None:
     info = await client.call("por_nodeInfo")
     assert info["head"]["number"] == 1 and info["chain_id"] == CHAIN_ID
     assert info["genesis_hash"] == "0x" + node.chain.genesis_hash.hex()
+    assert info["behaviour"] == {"name": "honest", "args": {}}
     params = await client.call("por_getParams")
     assert params["wsc_id"] == 0 and params["params"]["subsidy"] == dollars(10)
 

@@ -11,6 +11,7 @@ import click
 import trio
 
 from porchain.allocator import pin_mmap_threshold, release_free_memory_periodically
+from porchain.behaviours import HONEST, Behaviour, BehaviourError, make_behaviour
 from porchain.chain import Chain
 from porchain.cli.common import Home, home, password_option, unlock_key
 from porchain.cli.keys import LIGHT_SCRYPT_N
@@ -32,7 +33,8 @@ DEFAULT_P2P_PORT = 30400
 DEV_ACCOUNTS = ("dev", "alice", "bob", "carol")
 DEV_BALANCE = "1000000"
 DEV_PRODUCER_REP = "1000"
-DEV_CHAIN_ID = 1337
+DEV_CHAIN_ID = 1337  # as the devnet manifests' default
+DEVNET_CHAIN_IDS = frozenset({DEV_CHAIN_ID})  # where --behaviour needs no confirmation
 
 
 @click.group()
@@ -96,6 +98,26 @@ def node() -> None:
     is_flag=True,
     help="Serve the dev_ RPC methods (network partitions, for devnets and tests).",
 )
+@click.option(
+    "--behaviour",
+    "behaviour_name",
+    metavar="NAME",
+    help="Misbehave as NAME (censor, lazy_voter, offline: docs/attacks.md), for research on "
+    "devnets: refused without --dev-rpc on a chain id other than 1337.",
+)
+@click.option(
+    "--behaviour-arg",
+    "behaviour_args",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An argument of --behaviour. Repeatable.",
+)
+@click.option(
+    "--i-know-this-is-an-attack",
+    "attack_confirmed",
+    is_flag=True,
+    help="Allow --behaviour on any chain.",
+)
 @click.option("--mempool-size", type=click.IntRange(1), default=10_000, show_default=True)
 @click.option(
     "--dev",
@@ -120,6 +142,9 @@ def node_run(
     max_peers: int,
     no_auto_encumber: bool,
     dev_rpc: bool,
+    behaviour_name: str | None,
+    behaviour_args: tuple[str, ...],
+    attack_confirmed: bool,
     mempool_size: int,
     dev: bool,
 ) -> None:
@@ -129,6 +154,7 @@ def node_run(
         cors = parse_cors(rpc_cors) if rpc_cors is not None else ()
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--rpc-cors") from None
+    behaviour = chosen_behaviour(behaviour_name, behaviour_args)
     key: PrivateKey | None = None
     if dev:
         if ctx.find_root().get_parameter_source("datadir").name == "DEFAULT":
@@ -153,6 +179,8 @@ def node_run(
     node_key = load_node_key(h.datadir / NODE_KEY_FILE)
     db, chain = open_chain(h.chaindata, default_rules())
     with db:
+        if behaviour.name != HONEST and not (dev_rpc or attack_confirmed):
+            refuse_attack_off_devnet(chain.state().chain.chain_id)
         config = NodeConfig(
             rpc_host=rpc_host,
             rpc_port=None if no_rpc else rpc_port,
@@ -161,6 +189,7 @@ def node_run(
             info_file=h.info_file,
             dev_rpc=dev_rpc,
             auto_encumber=not no_auto_encumber,
+            behaviour=behaviour,
         )
         pin_mmap_threshold()  # so memory freed after large frames goes back to the system
         try:
@@ -168,6 +197,27 @@ def node_run(
         finally:
             h.info_file.unlink(missing_ok=True)
     log.info("stopped head=#%d", chain.head.number)
+
+
+def chosen_behaviour(name: str | None, args: tuple[str, ...]) -> Behaviour:
+    if name is None:
+        if args:
+            raise click.BadParameter("needs --behaviour", param_hint="--behaviour-arg")
+        return Behaviour()
+    try:
+        return make_behaviour(name, args)
+    except BehaviourError as exc:
+        raise click.BadParameter(str(exc), param_hint="--behaviour") from None
+
+
+def refuse_attack_off_devnet(chain_id: int) -> None:
+    """An attack runs on a devnet (its chain id, or `--dev-rpc`) unless confirmed."""
+    if chain_id in DEVNET_CHAIN_IDS:
+        return
+    raise click.UsageError(
+        f"--behaviour makes this node attack chain {chain_id}, which is not a devnet "
+        f"(chain id {DEV_CHAIN_ID}): add --dev-rpc on a devnet, or --i-know-this-is-an-attack"
+    )
 
 
 async def _run(

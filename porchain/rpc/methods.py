@@ -147,6 +147,7 @@ class PorApi:
     def por_nodeInfo(self) -> Offload:
         current_slot, mempool_size = self.node.clock.current_slot(), len(self.node.mempool)
         producer = to_checksum_address(self.node.address) if self.node.address else None
+        behaviour = self.node.behaviour.info()
 
         def finish(chain: Chain) -> dict[str, Any]:
             head, finalized = chain.head, chain.finalized
@@ -163,6 +164,7 @@ class PorApi:
                 "producer": producer,
                 "mempool_size": mempool_size,
                 "rpc": self.node.rpc_url,
+                "behaviour": behaviour,
             }
 
         return Offload(finish)

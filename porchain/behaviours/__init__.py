@@ -1,0 +1,55 @@
+"""Byzantine behaviours: how a node decides, honest by default (PROTOCOL section 13).
+
+Every decision a node takes for its key passes through one `Behaviour` object, `node.behaviour`,
+at these hook points. The honest `Behaviour` returns what the node computed, unchanged; an attack
+is a short subclass that overrides a few hooks and leaves the node code alone.
+
+- `produces(node, slot) -> bool`: build a block for a slot our key is scheduled for?
+  (`Node.produce_block`; honest: True)
+- `candidates(node, slot, txs) -> txs`: what the builder may include, in its order
+  (`Node.produce_block`; honest: `txs`)
+- `judge(node, block) -> censored txs`: the censorship check (`Node.vote_on`; honest:
+  `node.censored_in(block)`)
+- `vote(node, block, decision) -> decision or None`: whether and how to vote (`Node.vote_on`;
+  honest: `decision`)
+- `beacon_duty(node, slot, due) -> due or None`: the COMMIT or REVEAL to send
+  (`Node.perform_beacon_duty`; honest: `due`)
+- `gossip_targets(node, peers, message) -> peers`: to whom a block or transaction is gossiped
+  (`NetworkService.broadcast_block`, `broadcast_transaction`; honest: every peer)
+
+The node still enforces every consensus rule on what it imports: a behaviour changes what this
+node does, never what it accepts. Built: `censor`, `lazy_voter`, `offline` (docs/attacks.md).
+The later ones fit the same hooks: `withhold_reveal` answers None from `beacon_duty` for a reveal
+that would not help it; `cartel` keeps its members' transactions in `candidates` and answers no
+censorship from `judge` (and FOR from `vote`) for their blocks; `equivocate` splits `peers` in
+`gossip_targets` between two blocks, and, with `invalid_block`, needs one more hook on the signed
+block before it is sent (not built yet).
+
+Each behaviour declares its parameters (`Param`: name, type, default, help); `make_behaviour`
+builds one by name from `key=value` arguments and refuses unknown names, unknown arguments and
+ill-typed values with a `BehaviourError` saying which and what is allowed.
+"""
+
+from __future__ import annotations
+
+from porchain.behaviours.base import Behaviour, BehaviourError, Param, parse_args
+from porchain.behaviours.censor import Censor
+from porchain.behaviours.lazy import LazyVoter
+from porchain.behaviours.offline import Offline
+
+HONEST = Behaviour.name
+
+BEHAVIOURS: dict[str, type[Behaviour]] = {
+    cls.name: cls for cls in (Behaviour, Censor, LazyVoter, Offline)
+}
+
+
+def make_behaviour(name: str, args: list[str] | tuple[str, ...] = ()) -> Behaviour:
+    """The behaviour `name` with its `key=value` arguments; BehaviourError if either is wrong."""
+    cls = BEHAVIOURS.get(name)
+    if cls is None:
+        raise BehaviourError(f"unknown behaviour {name!r}: choose one of {', '.join(BEHAVIOURS)}")
+    return cls(parse_args(cls, args))
+
+
+__all__ = ["BEHAVIOURS", "HONEST", "Behaviour", "BehaviourError", "Param", "make_behaviour"]
