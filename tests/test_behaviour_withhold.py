@@ -14,9 +14,7 @@ import trio.testing
 
 from porchain.behaviours import make_behaviour
 from porchain.constants import PPM
-from porchain.crypto.hashing import keccak
 from porchain.crypto.keys import to_checksum_address
-from porchain.db.schema import beacon_salt_key
 from porchain.genesis import Genesis
 from porchain.node import Node
 from porchain.state.objects import Penalty
@@ -35,14 +33,6 @@ def beacon_genesis() -> Genesis:
     return make_genesis(alloc, preset="minimal", wsc={"epoch_slots": EPOCH_SLOTS})
 
 
-def fix_salts(nodes: list[Node], epochs: range) -> None:
-    """Store each node's salts ahead (where `BeaconDuty.salt` keeps them), so every mix, and so
-    every schedule and decision, is the same on every run."""
-    for index, node in enumerate(nodes):
-        for epoch in epochs:
-            node.chain.db.put(beacon_salt_key(epoch), keccak(b"salt %d %d" % (index, epoch)))
-
-
 @dataclass
 class Run:
     """What the test saw: the withholder's ASC weight at the end of each epoch (last sample)."""
@@ -55,7 +45,7 @@ async def run_epochs(sim: Sim, behaviour_args: list[str], epochs: int) -> Run:
         await sim.start_node(i)
     await sim.start_node(3, behaviour=make_behaviour("withhold_reveal", behaviour_args))
     assert trio.current_time() < SLOT_SECONDS  # before anyone's first commit, at slot 1
-    fix_salts(sim.nodes, range(epochs + 2))
+    sim.fix_salts(range(epochs + 2))
     observer, run = sim.nodes[0], Run()
     await trio.sleep(SLOT_SECONDS / 2)  # sample mid-slot, when the slot's block is in
     for _ in range(epochs * EPOCH_SLOTS):
