@@ -18,12 +18,12 @@ is a short subclass that overrides a few hooks and leaves the node code alone.
   (`NetworkService.broadcast_block`, `broadcast_transaction`; honest: every peer)
 
 The node still enforces every consensus rule on what it imports: a behaviour changes what this
-node does, never what it accepts. Built: `censor`, `lazy_voter`, `offline` (docs/attacks.md).
-The later ones fit the same hooks: `withhold_reveal` answers None from `beacon_duty` for a reveal
-that would not help it; `cartel` keeps its members' transactions in `candidates` and answers no
-censorship from `judge` (and FOR from `vote`) for their blocks; `equivocate` splits `peers` in
-`gossip_targets` between two blocks, and, with `invalid_block`, needs one more hook on the signed
-block before it is sent (not built yet).
+node does, never what it accepts. Built (docs/attacks.md): `censor`, `lazy_voter`, `offline`;
+`withhold_reveal`, which answers None from `beacon_duty` for a reveal that would cost it slots;
+and `cartel`, which answers no censorship from `judge` for its members' blocks (so they get its
+FOR votes) and leaves outsiders' VOTEs out in `candidates`. Not built yet: `equivocate` would
+split `peers` in `gossip_targets` between two blocks, and, with `invalid_block`, needs one more
+hook on the signed block before it is sent.
 
 Each behaviour declares its parameters (`Param`: name, type, default, help); `make_behaviour`
 builds one by name from `key=value` arguments and refuses unknown names, unknown arguments and
@@ -33,14 +33,16 @@ ill-typed values with a `BehaviourError` saying which and what is allowed.
 from __future__ import annotations
 
 from porchain.behaviours.base import Behaviour, BehaviourError, Param, parse_args
+from porchain.behaviours.cartel import Cartel
 from porchain.behaviours.censor import Censor
 from porchain.behaviours.lazy import LazyVoter
 from porchain.behaviours.offline import Offline
+from porchain.behaviours.withhold import WithholdReveal
 
 HONEST = Behaviour.name
 
 BEHAVIOURS: dict[str, type[Behaviour]] = {
-    cls.name: cls for cls in (Behaviour, Censor, LazyVoter, Offline)
+    cls.name: cls for cls in (Behaviour, Censor, LazyVoter, Offline, WithholdReveal, Cartel)
 }
 
 

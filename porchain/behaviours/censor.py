@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from porchain.behaviours.base import (
@@ -67,9 +67,15 @@ class Censor(Behaviour):
         )
 
     def _without_targets(self, own: bytes | None, txs: Txs) -> Iterator[Transaction]:
-        cut: set[bytes] = set()  # senders with a transaction left out
-        for tx in txs:
-            if tx.sender in cut or self.targets(own, tx):
-                cut.add(tx.sender)
-                continue
-            yield tx
+        return leave_out(txs, lambda tx: self.targets(own, tx))
+
+
+def leave_out(txs: Txs, targeted: Callable[[Transaction], bool]) -> Iterator[Transaction]:
+    """`txs` without the targeted ones, nor any later transaction of their senders (whose
+    nonces could no longer follow)."""
+    cut: set[bytes] = set()  # senders with a transaction left out
+    for tx in txs:
+        if tx.sender in cut or targeted(tx):
+            cut.add(tx.sender)
+            continue
+        yield tx
