@@ -14,16 +14,20 @@ is a short subclass that overrides a few hooks and leaves the node code alone.
   honest: `decision`)
 - `beacon_duty(node, slot, due) -> due or None`: the COMMIT or REVEAL to send
   (`Node.perform_beacon_duty`; honest: `due`)
+- `publish(node, slot, block) -> blocks`: what to send for our slot, given the block built and
+  signed (`Node.produce_block`; honest: `[block]`). The node imports (and so relays) `block`
+  only if it is listed, and sends every other listed block to its peers without importing it.
 - `gossip_targets(node, peers, message) -> peers`: to whom a block or transaction is gossiped
   (`NetworkService.broadcast_block`, `broadcast_transaction`; honest: every peer)
 
 The node still enforces every consensus rule on what it imports: a behaviour changes what this
-node does, never what it accepts. Built: `censor`, `lazy_voter`, `offline` (docs/attacks.md).
-The later ones fit the same hooks: `withhold_reveal` answers None from `beacon_duty` for a reveal
-that would not help it; `cartel` keeps its members' transactions in `candidates` and answers no
-censorship from `judge` (and FOR from `vote`) for their blocks; `equivocate` splits `peers` in
-`gossip_targets` between two blocks, and, with `invalid_block`, needs one more hook on the signed
-block before it is sent (not built yet).
+node does, never what it accepts. Built: `censor`, `lazy_voter`, `offline`, `equivocate` (a
+second valid block in `publish`, the two split between halves of the peers in
+`gossip_targets`), `invalid_block` (a block that breaks a named rule, in place of ours, from
+`publish`) (docs/attacks.md). The later ones fit the same hooks: `withhold_reveal` answers None
+from `beacon_duty` for a reveal that would not help it; `cartel` keeps its members'
+transactions in `candidates` and answers no censorship from `judge` (and FOR from `vote`) for
+their blocks.
 
 Each behaviour declares its parameters (`Param`: name, type, default, help); `make_behaviour`
 builds one by name from `key=value` arguments and refuses unknown names, unknown arguments and
@@ -34,13 +38,16 @@ from __future__ import annotations
 
 from porchain.behaviours.base import Behaviour, BehaviourError, Param, parse_args
 from porchain.behaviours.censor import Censor
+from porchain.behaviours.equivocate import Equivocate
+from porchain.behaviours.invalid import InvalidBlockBehaviour
 from porchain.behaviours.lazy import LazyVoter
 from porchain.behaviours.offline import Offline
 
 HONEST = Behaviour.name
 
 BEHAVIOURS: dict[str, type[Behaviour]] = {
-    cls.name: cls for cls in (Behaviour, Censor, LazyVoter, Offline)
+    cls.name: cls
+    for cls in (Behaviour, Censor, LazyVoter, Offline, Equivocate, InvalidBlockBehaviour)
 }
 
 
