@@ -36,6 +36,7 @@ from porchain.duties import (
     vote_payload,
     why_no_vote,
 )
+from porchain.equivocations import EquivocationLog
 from porchain.errors import InvalidTransaction
 from porchain.firstseen import FirstSeenLog, first_seen_retention_ms
 from porchain.integrity import Watermark
@@ -92,6 +93,7 @@ class Node:
         )
         self.tx_journal = TxJournal(chain.db)
         self.verdicts = VerdictLog(chain.db)
+        self.equivocations = EquivocationLog(chain.db)
         self.watermark = Watermark.of(chain.db) if isinstance(chain.db, LevelDB) else None
         self.beacon_duty = BeaconDuty(chain.db, key) if key is not None else None
         self.rpc_url: str | None = None
@@ -165,7 +167,8 @@ class Node:
         self.produce_block(slot)
 
     def produce_block(self, slot: int) -> Block | None:
-        """Build, sign and import a block for `slot` if our key is scheduled for it."""
+        """Build, sign and publish a block for `slot` if our key is scheduled for it: import it
+        (which relays it), unless the behaviour publishes other blocks instead or as well."""
         assert self.key is not None
         rules = self.chain.rules
         if scheduled_producer(self.chain.state(), slot, rules) != self.key.address:
@@ -180,26 +183,36 @@ class Node:
         for tx, reason in built.rejected:
             log.debug("left out tx=0x%s reason=%s", tx.hash.hex(), reason)
         self.mempool.remove(tx for tx, _ in built.rejected)
-        (ctx,) = self.import_block(built.block).contexts
-        log.log(
-            logging.INFO if built.block.transactions else logging.DEBUG,
-            "produced block #%d slot=%d txs=%d fees=%d hash=0x%s",
-            built.block.number,
-            slot,
-            len(built.block.transactions),
-            ctx.fees,
-            built.block.hash.hex()[:16],
-        )
+        for block in self.behaviour.publish(self, slot, built.block):
+            if block.hash == built.block.hash:
+                self._import_produced(block)
+            elif self.network is not None:
+                self.network.broadcast_block(block)
         return built.block
+
+    def _import_produced(self, block: Block) -> None:
+        """Import (and so relay) the block we built and signed."""
+        (ctx,) = self.import_block(block).contexts
+        log.log(
+            logging.INFO if block.transactions else logging.DEBUG,
+            "produced block #%d slot=%d txs=%d fees=%d hash=0x%s",
+            block.number,
+            block.slot,
+            len(block.transactions),
+            ctx.fees,
+            block.hash.hex()[:16],
+        )
 
     # -- inputs ------------------------------------------------------------------------------
 
     def import_block(
         self, block: Block, *, source: bytes | None = None, relay: bool = True
     ) -> ImportResult:
-        """Import a block (ours, or a peer's from `source`); on a new head, update the mempool,
+        """Import a block (ours, or a peer's from `source`), keeping it as evidence if its
+        producer signed another stored block for its slot; on a new head, update the mempool,
         vote on it and relay it."""
         result = self.chain.import_block(block, now_ms=self.clock.now_ms())
+        self.equivocations.observe(self.chain, block, self.clock.now_ms())
         if result.status == "side":
             return result
         head = result.applied[-1]

@@ -14,16 +14,19 @@ is a short subclass that overrides a few hooks and leaves the node code alone.
   honest: `decision`)
 - `beacon_duty(node, slot, due) -> due or None`: the COMMIT or REVEAL to send
   (`Node.perform_beacon_duty`; honest: `due`)
+- `publish(node, slot, block) -> blocks`: what to send for our slot, given the block built and
+  signed (`Node.produce_block`; honest: `[block]`). The node imports (and so relays) `block`
+  only if it is listed, and sends every other listed block to its peers without importing it.
 - `gossip_targets(node, peers, message) -> peers`: to whom a block or transaction is gossiped
   (`NetworkService.broadcast_block`, `broadcast_transaction`; honest: every peer)
 
 The node still enforces every consensus rule on what it imports: a behaviour changes what this
 node does, never what it accepts. Built (docs/attacks.md): `censor`, `lazy_voter`, `offline`;
 `withhold_reveal`, which answers None from `beacon_duty` for a reveal that would cost it slots;
-and `cartel`, which answers no censorship from `judge` for its members' blocks (so they get its
-FOR votes) and leaves outsiders' VOTEs out in `candidates`. Not built yet: `equivocate` would
-split `peers` in `gossip_targets` between two blocks, and, with `invalid_block`, needs one more
-hook on the signed block before it is sent.
+`cartel`, which answers no censorship from `judge` for its members' blocks (so they get its FOR
+votes) and leaves outsiders' VOTEs out in `candidates`; `equivocate` (a second valid block in
+`publish`, the two split between halves of the peers in `gossip_targets`); and `invalid_block`
+(a block that breaks a named rule, in place of ours, from `publish`).
 
 Each behaviour declares its parameters (`Param`: name, type, default, help); `make_behaviour`
 builds one by name from `key=value` arguments and refuses unknown names, unknown arguments and
@@ -35,6 +38,8 @@ from __future__ import annotations
 from porchain.behaviours.base import Behaviour, BehaviourError, Param, parse_args
 from porchain.behaviours.cartel import Cartel
 from porchain.behaviours.censor import Censor
+from porchain.behaviours.equivocate import Equivocate
+from porchain.behaviours.invalid import InvalidBlockBehaviour
 from porchain.behaviours.lazy import LazyVoter
 from porchain.behaviours.offline import Offline
 from porchain.behaviours.withhold import WithholdReveal
@@ -42,7 +47,17 @@ from porchain.behaviours.withhold import WithholdReveal
 HONEST = Behaviour.name
 
 BEHAVIOURS: dict[str, type[Behaviour]] = {
-    cls.name: cls for cls in (Behaviour, Censor, LazyVoter, Offline, WithholdReveal, Cartel)
+    cls.name: cls
+    for cls in (
+        Behaviour,
+        Censor,
+        LazyVoter,
+        Offline,
+        WithholdReveal,
+        Cartel,
+        Equivocate,
+        InvalidBlockBehaviour,
+    )
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -96,6 +97,12 @@ class Param:
     help: str
 
 
+def drawn(seed: int, slot: int, fraction: float) -> bool:
+    """Whether `slot` is among the `fraction` of slots drawn for `seed`: reproducible, so a run
+    can be replayed exactly (and independent of any other draw)."""
+    return fraction >= 1.0 or random.Random(f"{seed}:{slot}").random() < fraction
+
+
 def parse_args(cls: type[Behaviour], pairs: Sequence[str]) -> dict[str, Any]:
     """`key=value` strings into the values of `cls`'s parameters (defaults for the rest)."""
     params = {p.name: p for p in cls.params}
@@ -148,6 +155,12 @@ class Behaviour:
     def beacon_duty(self, node: Node, slot: int, due: BeaconDue | None) -> BeaconDue | None:
         """The COMMIT or REVEAL to send at `slot` (None: none)."""
         return due
+
+    def publish(self, node: Node, slot: int, block: Block) -> list[Block]:
+        """The blocks to send for our `slot`, given the one the builder built and signed: the
+        node imports (and so relays) `block` only if it is listed, and sends every other listed
+        block to its peers (through `gossip_targets`) without importing it."""
+        return [block]
 
     def gossip_targets(self, node: Node, peers: list[Peer], message: object) -> Iterable[Peer]:
         """The peers to send a gossiped block or transaction `message` to."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from porchain.behaviours.base import (
     BehaviourError,
     Param,
     Txs,
+    drawn,
 )
 from porchain.types.transactions import Transaction, TxKind
 
@@ -54,8 +54,7 @@ class Censor(Behaviour):
 
     def censors_at(self, slot: int) -> bool:
         """Whether our block for `slot` censors: a draw seeded by (seed, slot), reproducible."""
-        fraction = self.args["fraction"]
-        return fraction >= 1.0 or random.Random(f"{self.args['seed']}:{slot}").random() < fraction
+        return drawn(self.args["seed"], slot, self.args["fraction"])
 
     def targets(self, own: bytes | None, tx: Transaction) -> bool:
         if tx.sender in self.args["senders"] or tx.kind in self.args["kinds"]:

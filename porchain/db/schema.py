@@ -148,6 +148,15 @@ def split_verdict_key(key: bytes) -> tuple[int, bytes]:
     return int.from_bytes(rest[:8], "big"), rest[8:]
 
 
+EQUIVOCATION_PREFIX = VERSION_PREFIX + b"equiv/"
+
+
+def equivocation_key(slot: int, producer: bytes) -> bytes:
+    """Two headers one producer signed for one slot (porchain.equivocations), by slot, so the
+    oldest are found first."""
+    return EQUIVOCATION_PREFIX + slot.to_bytes(8, "big") + producer
+
+
 LOCAL_TX_PREFIX = VERSION_PREFIX + b"localtx/"
 
 

@@ -10,6 +10,7 @@ from porchain.consensus.modules import Rules
 from porchain.consensus.pools import BLOCK_POOL, FOR, KIND_NAMES, STATUS_NAMES
 from porchain.consensus.salary import claimable_salary
 from porchain.crypto.keys import to_checksum_address
+from porchain.equivocations import Equivocation
 from porchain.errors import InvalidTransaction
 from porchain.state.objects import Account, Pool
 from porchain.state.state import State
@@ -129,4 +130,20 @@ def pool_json(pool: Pool, block_hash: bytes | None) -> dict[str, Any]:
             }
             for s in pool.stakes
         ],
+    }
+
+
+def equivocation_json(record: Equivocation, genesis_time_ms: int, slot_ms: int) -> dict[str, Any]:
+    """The two headers as block headers are shown, each with its `raw` signed encoding (what an
+    EVIDENCE transaction will carry)."""
+
+    def shown(header: Header) -> dict[str, Any]:
+        return {**header_json(header, genesis_time_ms, slot_ms), "raw": hex0x(header.encode())}
+
+    first, second = record.headers()
+    return {
+        "producer": to_checksum_address(record.producer),
+        "slot": record.slot,
+        "seen_at_ms": record.seen_at_ms,
+        "headers": [shown(first), shown(second)],
     }

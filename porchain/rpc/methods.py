@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from porchain import __version__
 from porchain.crypto.keys import to_checksum_address
+from porchain.equivocations import kept_equivocations
 from porchain.rpc import params
 from porchain.rpc.errors import STATE_UNAVAILABLE, RPCError
-from porchain.rpc.format import account_json, block_json, hex0x, tx_json
+from porchain.rpc.format import account_json, block_json, equivocation_json, hex0x, tx_json
 from porchain.rpc.view import Offload, on_loop
 from porchain.state.past import StateUnavailable, state_at
 from porchain.types.blocks import Block
@@ -75,6 +76,15 @@ class PorApi:
             number, block_hash = (found.number, ref) if found else (0, None)
         verdict = None if block_hash is None else read_verdict(self.chain.db, number, block_hash)
         return None if verdict is None else verdict_json(verdict)
+
+    def por_getEquivocations(self, producer: Any = None, limit: Any = 50) -> list[dict[str, Any]]:
+        """The equivocations this node has seen and keeps as evidence (porchain.equivocations),
+        highest slot first, of `producer` only if given."""
+        who = None if producer is None else params.address(producer, "producer")
+        kept = kept_equivocations(self.chain.db, who, params.limit(limit))
+        state = self.chain.state()
+        genesis_time_ms, slot_ms = state.chain.genesis_time_ms, state.params.slot_ms
+        return [equivocation_json(e, genesis_time_ms, slot_ms) for e in kept]
 
     @on_loop
     def por_getAccount(self, address: Any, block: Any = "latest") -> Offload:
