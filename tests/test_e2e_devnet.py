@@ -396,7 +396,8 @@ def test_censor_rival_votes_scenario_rejects_the_censor_and_moves_rep(devnet_roo
         assert honest["against_cast"] > 0
         assert parse_amount(honest["rep_now"]) > parse_amount(censor["rep_now"])
     censored = final["censored"]
-    assert censored and {tx["kind"] for tx in censored} == {"VOTE"}
+    kinds = {tx["kind"] for tx in censored}  # a VOTE left out takes its sender's later txs
+    assert "VOTE" in kinds and kinds <= {"VOTE", "COMMIT", "REVEAL"}
     node4 = next(n for n in final["nodes"] if n["name"] == "node4")
     assert all(tx["from"] != devnet_address(root, "node4") for tx in censored)
     assert node4["behaviour"]["name"] == "censor"

@@ -100,7 +100,16 @@ def collect_report(
         "nodes": nodes,
     }
     if not answering:
-        return {**out, "head": None, "first_block": None, "producers": [], "censored": []}
+        empty = {"head": None, "first_block": None, "slot_ms": devnet.manifest.params.slot_ms}
+        return {
+            **out,
+            **empty,
+            "producers": [],
+            "missed_unknown": 0,
+            "censored": [],
+            "censored_total": 0,
+            "censored_listed": 0,
+        }
     source = RPCClient(devnet.node(answering[0]["name"]).rpc_url, timeout=timeout)
     head = int(answering[0]["height"])
     first = max(1, head - MAX_REPORT_BLOCKS + 1)
