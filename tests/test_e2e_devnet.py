@@ -345,3 +345,70 @@ def test_devnet_starts_from_a_checkouts_parent_and_refuses_another_networks_port
         subprocess.run(devnet_cmd(other_root, "down"), capture_output=True, timeout=120)
         kill_leftovers(other_root)
     assert nodes(devnet_root)["node1"]["up"]  # the running devnet is untouched
+
+
+# -- attack scenarios (issue 11) ---------------------------------------------------------------
+
+ATTACKS = Path(__file__).resolve().parents[1] / "devnet" / "attacks"
+ATTACK_SECONDS = 240.0
+RESOLVED_CENSOR_BLOCKS = 5  # the censor's pools that must have resolved before judging
+
+
+def report(root: Path) -> dict[str, Any]:
+    return json.loads(devnet(root, "report", "-o", "json").stdout)
+
+
+def censor_punished(root: Path) -> dict[str, Any] | None:
+    """The report once the censor has enough rejected blocks and every REP has moved."""
+    current = report(root)
+    producers = {p["node"]: p for p in current["producers"]}
+    if len(producers) != 4 or any(p["rep_now"] is None for p in producers.values()):
+        return None
+    if producers["node4"]["blocks_rejected"] < RESOLVED_CENSOR_BLOCKS:
+        return None
+    honest_gain = all(signed_amount(producers[f"node{i}"]["rep_change"]) > 0 for i in (1, 2, 3))
+    return current if honest_gain else None
+
+
+def test_censor_rival_votes_scenario_rejects_the_censor_and_moves_rep(devnet_root: Path) -> None:
+    root, manifest = devnet_root, ATTACKS / "censor-rival-votes.toml"
+    output = devnet_root.parent / "controller.log"
+    with processes() as procs:
+        controller = procs.start(devnet_cmd(root, "up", "--manifest", str(manifest)), output)
+        wait_for(lambda: (root / "controller.json").exists() and nodes(root), "the devnet up")
+        shown = {n["name"]: n["behaviour"] for n in nodes(root).values()}
+        assert shown["node4"]["name"] == "censor" and shown["node4"]["args"]["rival_votes"]
+        assert {shown[f"node{i}"]["name"] for i in (1, 2, 3)} == {"honest"}
+        final = wait_for(
+            lambda: censor_punished(root), "the censor's blocks rejected", ATTACK_SECONDS
+        )
+        assert procs.stop(controller, signal.SIGINT) == 0
+    (devnet_root.parent / "report.json").write_text(json.dumps(final, indent=2))  # to read
+    producers = {p["node"]: p for p in final["producers"]}
+    censor = producers["node4"]
+    # a block with no rival vote pending to leave out (the first ones) is rightly accepted
+    assert censor["blocks_accepted"] < censor["blocks_rejected"]
+    assert censor["against_received"] >= 2 * censor["blocks_rejected"]  # honest nodes vote it down
+    assert signed_amount(censor["rep_change"]) < 0
+    for name in ("node1", "node2", "node3"):
+        honest = producers[name]
+        assert honest["blocks_rejected"] == 0 and honest["against_received"] == 0
+        assert honest["against_cast"] > 0
+        assert parse_amount(honest["rep_now"]) > parse_amount(censor["rep_now"])
+    censored = final["censored"]
+    kinds = {tx["kind"] for tx in censored}  # a VOTE left out takes its sender's later txs
+    assert "VOTE" in kinds and kinds <= {"VOTE", "COMMIT", "REVEAL"}
+    node4 = next(n for n in final["nodes"] if n["name"] == "node4")
+    assert all(tx["from"] != devnet_address(root, "node4") for tx in censored)
+    assert node4["behaviour"]["name"] == "censor"
+    included = [tx for tx in censored if tx["delay_ms"] is not None]
+    assert included and all(tx["delay_ms"] > 0 for tx in included)
+
+
+def signed_amount(text: str) -> int:
+    """A report's REP change, which may be negative."""
+    return -parse_amount(text[1:]) if text.startswith("-") else parse_amount(text)
+
+
+def devnet_address(root: Path, name: str) -> str:
+    return Devnet.load(root).node(name).address

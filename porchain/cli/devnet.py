@@ -1,4 +1,4 @@
-"""`porchain devnet up|down|status|logs|restart|reset`: a local multi-node devnet.
+"""`porchain devnet up|down|status|report|logs|restart|reset`: a local multi-node devnet.
 
 The devnet's directory is chosen once for the group (`--dir`, $PORCHAIN_DEVNET); every
 command reads its `devnet.json`. Only `up` creates a devnet, and only when the directory holds
@@ -19,7 +19,7 @@ import click
 import trio
 
 from porchain.cli.common import console, emit, output_option
-from porchain.cli.devnet_view import ForegroundView, print_unclipped, status_view
+from porchain.cli.devnet_view import ForegroundView, print_unclipped, report_view, status_view
 from porchain.devnet.controller import run_controller
 from porchain.devnet.errors import DevnetError
 from porchain.devnet.layout import (
@@ -42,6 +42,7 @@ from porchain.devnet.processes import (
     stop_controller,
     write_controller_file,
 )
+from porchain.devnet.report import collect_report
 from porchain.devnet.status import DevnetStatus, collect_status
 from porchain.params import preset_names
 
@@ -322,6 +323,23 @@ def devnet_reset(ctx: click.Context, yes: bool) -> None:
 def devnet_status(ctx: click.Context, output: str) -> None:
     """Each node's process, RPC URL, P2P address, height, finality and peers; dev accounts."""
     print_status(output, current_status(devnet_dir(ctx).load()))
+
+
+@devnet.command("report")
+@dir_option
+@output_option
+@click.pass_context
+def devnet_report(ctx: click.Context, output: str) -> None:
+    """Summarise the run so far, read from the nodes: per producer REP at genesis, over the run
+    and now, blocks produced, accepted and rejected, AGAINST votes cast and received, missed
+    slots; each transaction judged censored with its delay from first seen to inclusion.
+
+    Works while the devnet runs (nodes that are down are listed, not counted); the JSON fields
+    are described in `porchain/devnet/report.py` and docs/attacks.md.
+    """
+    devnet_ = devnet_dir(ctx).load()
+    report = collect_report(devnet_, Supervisor(devnet_).states())
+    emit(output, report, lambda data: print_unclipped(console, report_view(data)))
 
 
 @devnet.command("logs")

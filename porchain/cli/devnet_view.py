@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from types import TracebackType
+from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -11,12 +12,15 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from porchain.behaviours import BEHAVIOURS, HONEST
 from porchain.devnet.status import DevnetStatus, NodeStatus
 
 STATE_STYLES = {"running": "green", "paused": "yellow", "down": "red"}
 PRODUCERS_SHOWN = 6
 MAX_PIPE_WIDTH = 1000
 SUMMARY_SECONDS = 10.0
+CENSORED_SHOWN = 20  # censored transactions the report's table lists
+BEHAVIOUR_CHARS = 48  # an attack with a long address list is cut in the table (whole in JSON)
 
 
 def _cell(value: object) -> str:
@@ -26,7 +30,7 @@ def _cell(value: object) -> str:
 def nodes_table(status: DevnetStatus) -> Table:
     table = Table(box=None, header_style="bold", pad_edge=False)
     notes = [_note(node) for node in status.nodes]
-    columns = ["node", "state", "pid", "height", "final", "peers", "rpc", "p2p"]
+    columns = ["node", "state", "pid", "height", "final", "peers", "behaviour", "rpc", "p2p"]
     for column in columns + (["note"] if any(notes) else []):
         table.add_column(
             column, justify="right" if column in ("height", "final", "peers") else "left"
@@ -39,11 +43,33 @@ def nodes_table(status: DevnetStatus) -> Table:
             _cell(node.height),
             _cell(node.finalized),
             _cell(node.peers),
+            behaviour_cell(node.behaviour),
             node.rpc,
             node.p2p,
             *([note] if any(notes) else []),
         )
     return table
+
+
+def behaviour_cell(behaviour: dict[str, Any] | None) -> Text:
+    """`honest`, or the attack with its arguments that are not the defaults, highlighted: what
+    a researcher scans the table for (every argument is in `-o json`)."""
+    if behaviour is None:
+        return Text("-")
+    name = behaviour["name"]
+    if name == HONEST:
+        return Text(name, style="dim")
+    cls = BEHAVIOURS.get(name)
+    defaults = {p.name: p.type.show(p.default) for p in cls.params} if cls else {}
+    shown = [
+        f"{key}={','.join(map(str, value)) if isinstance(value, list) else value}"
+        for key, value in behaviour["args"].items()
+        if key not in defaults or defaults[key] != value
+    ]
+    text = " ".join([name, *shown])
+    if len(text) > BEHAVIOUR_CHARS:
+        text = text[: BEHAVIOUR_CHARS - 3] + "..."
+    return Text(text, style="bold magenta")
 
 
 def _note(node: NodeStatus) -> str:
@@ -105,6 +131,112 @@ def status_view(status: DevnetStatus) -> RenderableType:
     if status.controller_pid is not None:
         parts.append(Text(f"controlled by a foreground `devnet up` (pid {status.controller_pid})"))
     return Group(*parts)
+
+
+def report_view(report: dict[str, Any]) -> RenderableType:
+    """`devnet report`: the nodes and their behaviours, the producers' figures, censorship."""
+    head = f"devnet {report['devnet']} (chain {report['chain_id']})"
+    if report["source"] is None:
+        return Group(Text(f"{head}: no node answers, nothing to report"), _report_nodes(report))
+    lines = [
+        f"{head}: blocks #{report['first_block']}..#{report['head']}, read from "
+        f"{report['source']} (verdicts from every node that answers)"
+    ]
+    if report["missed_unknown"]:
+        lines.append(f"missed slots unknown before {report['missed_unknown']} old block(s)")
+    parts: list[RenderableType] = [
+        Text("\n".join(lines)),
+        Text(""),
+        _report_nodes(report),
+        Text(""),
+        _report_producers(report),
+        Text(""),
+    ]
+    parts.append(
+        _report_censored(report) if report["censored"] else Text("no transaction judged censored")
+    )
+    return Group(*parts)
+
+
+def _report_nodes(report: dict[str, Any]) -> Table:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("node", "state", "height", "behaviour", "note"):
+        table.add_column(column, justify="right" if column == "height" else "left")
+    for node in report["nodes"]:
+        note = f"twin of {node['twin_of']}" if node["twin_of"] else (node["error"] or "")
+        table.add_row(
+            node["name"],
+            Text(node["state"], style=STATE_STYLES.get(node["state"], "")),
+            _cell(node["height"]),
+            behaviour_cell(node["behaviour"]),
+            note,
+        )
+    return table
+
+
+def _report_producers(report: dict[str, Any]) -> Table:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    columns = [
+        "producer",
+        "REP start",
+        "REP now",
+        "change",
+        "produced",
+        "accepted",
+        "rejected",
+        "open",
+        "against cast",
+        "against recv",
+        "missed",
+    ]
+    for column in columns:
+        table.add_column(column, justify="left" if column == "producer" else "right")
+    for p in report["producers"]:
+        change = p["rep_change"]
+        style = "" if change is None else ("green" if not change.startswith("-") else "red")
+        table.add_row(
+            "+".join(p["processes"]),
+            p["rep_start"],
+            _cell(p["rep_now"]),
+            Text(_cell(change), style=style),
+            str(p["blocks_produced"]),
+            str(p["blocks_accepted"]),
+            str(p["blocks_rejected"]),
+            str(p["blocks_open"]),
+            str(p["against_cast"]),
+            str(p["against_received"]),
+            str(p["missed_slots"]),
+        )
+    return table
+
+
+def _report_censored(report: dict[str, Any]) -> RenderableType:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("transaction", "kind", "from", "judged by", "verdicts", "included", "delay"):
+        table.add_column(column, justify="right" if column in ("verdicts", "delay") else "left")
+    for tx in report["censored"][:CENSORED_SHOWN]:
+        delay = tx.get("delay_ms")
+        table.add_row(
+            tx["hash"][:18],
+            tx["kind"],
+            tx["from"][:12],
+            ",".join(tx["judged_by"]),
+            str(tx["against_verdicts"]),
+            "-" if tx.get("included_block") is None else f"#{tx['included_block']}",
+            "not yet" if delay is None else f"{delay / 1000:.2f} s",
+        )
+    delays = [tx["delay_ms"] for tx in report["censored"] if tx.get("delay_ms") is not None]
+    summary = f"{report['censored_total']} transaction(s) judged censored"
+    if delays:
+        delays.sort()
+        summary += (
+            f"; {len(delays)} included since, delay from first seen: median "
+            f"{delays[len(delays) // 2] / 1000:.2f} s, max {delays[-1] / 1000:.2f} s"
+        )
+    shown = min(CENSORED_SHOWN, len(report["censored"]))
+    if shown < report["censored_total"]:
+        summary += f" (table: first {shown}; -o json lists {report['censored_listed']})"
+    return Group(Text(summary), table)
 
 
 def print_unclipped(console: Console, renderable: RenderableType) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 from porchain.chain import Chain
 from porchain.composition import default_rules
 from porchain.crypto.keys import to_checksum_address
-from porchain.crypto.keystore import Keystore
+from porchain.crypto.keystore import KeyEntry, Keystore
 from porchain.db.level import LevelDB
 from porchain.db.memory import MemoryDB
 from porchain.devnet.errors import DevnetError
@@ -143,9 +143,17 @@ class Devnet:
                 return node
         raise DevnetError(f"no node {name!r} in this devnet (nodes: {', '.join(self.node_names)})")
 
+    def addresses_by_name(self) -> dict[str, str]:
+        """Node and dev account name -> checksum address: what a behaviour argument may name."""
+        return {**{node.name: node.address for node in self.nodes}, **self.accounts}
+
     def node_by_address(self) -> dict[str, str]:
-        """Producer address (lower case) -> node name, to show producers by name."""
-        return {node.address.lower(): node.name for node in self.nodes}
+        """Producer address (lower case) -> node name, to show producers by name (a twin's
+        address is its original's, named by the original)."""
+        names: dict[str, str] = {}
+        for node in self.nodes:
+            names.setdefault(node.address.lower(), node.name)
+        return names
 
     # -- devnet.json -------------------------------------------------------------------------
 
@@ -249,11 +257,14 @@ def _build(root: Path, manifest: Manifest, now_ms: int) -> None:
     nodes = []
     for spec, rpc_port, p2p_port in zip(manifest.nodes, rpc_ports, p2p_ports, strict=True):
         datadir = root / spec.name
-        password = os.urandom(16).hex()
-        entry = Keystore(datadir / "keystore").create(
-            password, name=PRODUCER_KEY, scrypt_n=LIGHT_SCRYPT_N
-        )
-        write_secret(datadir / PASSWORD_FILE, password + "\n")
+        if spec.twin_of is not None:
+            entry = _copy_producer_key(root / spec.twin_of, datadir)
+        else:
+            password = os.urandom(16).hex()
+            entry = Keystore(datadir / "keystore").create(
+                password, name=PRODUCER_KEY, scrypt_n=LIGHT_SCRYPT_N
+            )
+            write_secret(datadir / PASSWORD_FILE, password + "\n")
         node_key = load_node_key(datadir / NODE_KEY_FILE)  # created now, so its id is known
         nodes.append(
             NodeInfo(
@@ -284,6 +295,13 @@ def _build(root: Path, manifest: Manifest, now_ms: int) -> None:
     (root / DEVNET_FILE).write_text(json.dumps(devnet.to_json(), indent=2) + "\n")
 
 
+def _copy_producer_key(original: Path, datadir: Path) -> KeyEntry:
+    """A twin's producer key: its original's keystore file and password, copied (Twins)."""
+    shutil.copytree(original / "keystore", datadir / "keystore")
+    write_secret(datadir / PASSWORD_FILE, (original / PASSWORD_FILE).read_text())
+    return Keystore(datadir / "keystore").find(PRODUCER_KEY)
+
+
 def build_genesis(
     manifest: Manifest, nodes: Iterable[NodeInfo], accounts: dict[str, str], now_ms: int
 ) -> Genesis:
@@ -291,6 +309,8 @@ def build_genesis(
     alloc: dict[str, dict[str, str]] = {}
     for node in nodes:
         spec = manifest.node(node.name)
+        if spec.twin_of is not None:
+            continue  # the same account as its original, allocated once
         entry = {"balance": format_amount(spec.balance)}
         if spec.rep:
             entry["rep_encumbered"] = format_amount(spec.rep)

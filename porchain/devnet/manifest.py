@@ -9,6 +9,12 @@
     name = "node1"
     rep = "1000"
     balance = "1000"                # optional `$`, to pay for its votes and beacon duty
+    behaviour = "censor"            # optional: an attack (porchain/behaviours), default honest
+    [node.behaviour_args]           # its arguments; a dev account's or node's name stands for
+    senders = "alice"               # its address in an address argument
+    [[node]]
+    name = "node1-twin"             # a second process with node1's producer key (Twins): its
+    twin_of = "node1"               # own node key, data directory and ports, no REP of its own
     [accounts]                      # dev accounts (empty password): name = `$` balance,
     alice = "1000000"               # or a table with their gREP (governance votes)
     bob = { balance = "1000000", grep = "100" }
@@ -16,6 +22,11 @@
     at_height = 20                  # or at_time = seconds after `devnet up`
     action = "partition"
     groups = [["node1", "node2"], ["node3", "node4"]]
+    [[perturbation]]
+    at_height = 40
+    action = "behave"               # switch running nodes' behaviour (dev_setBehaviour)
+    nodes = ["node2"]
+    behaviour = "lazy_voter"        # optional behaviour_args = { ... } as for a node
 
 A manifest is checked completely before anything is created, so a typo costs an error line, not
 a half-built devnet. The resolved manifest is stored in the devnet's `devnet.json`, in the same
@@ -30,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from porchain.behaviours import HONEST
+from porchain.devnet.behave import parse_behaviour
 from porchain.devnet.errors import ManifestError
 from porchain.errors import InvalidParameters
 from porchain.params import WSCParams, preset_names
@@ -47,10 +60,18 @@ RESERVED_NAMES = frozenset({"accounts"})  # directories of the devnet that are n
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 NODE_ACTIONS = ("kill", "pause", "resume", "restart", "disconnect")
-ACTIONS = (*NODE_ACTIONS, "partition", "heal")
+ACTIONS = (*NODE_ACTIONS, "partition", "heal", "behave")
 TOP_FIELDS = {"name", "preset", "chain_id", "wsc", "node", "accounts", "perturbation"}
-NODE_FIELDS = {"name", "rep", "balance", "max_peers"}
-PERTURBATION_FIELDS = {"at_height", "at_time", "action", "nodes", "groups"}
+NODE_FIELDS = {"name", "rep", "balance", "max_peers", "behaviour", "behaviour_args", "twin_of"}
+PERTURBATION_FIELDS = {
+    "at_height",
+    "at_time",
+    "action",
+    "nodes",
+    "groups",
+    "behaviour",
+    "behaviour_args",
+}
 ACCOUNT_FIELDS = {"balance", "grep"}
 
 
@@ -60,6 +81,12 @@ class NodeSpec:
     rep: int  # encumbered REP at genesis, base units
     balance: int  # `$` at genesis, base units
     max_peers: int | None = None
+    behaviour: str = HONEST
+    behaviour_args: tuple[str, ...] = ()  # `key=value`, names not yet resolved to addresses
+    twin_of: str | None = None  # runs that node's producer key (Twins); no genesis allocation
+
+    def behaviour_to_dict(self) -> dict[str, Any]:
+        return _behaviour_dict(self.behaviour, self.behaviour_args)
 
 
 @dataclass(frozen=True)
@@ -85,6 +112,8 @@ class Perturbation:
     at_time: float | None = None
     nodes: tuple[str, ...] = ()
     groups: tuple[tuple[str, ...], ...] = ()
+    behaviour: str = HONEST  # of a `behave`
+    behaviour_args: tuple[str, ...] = ()
 
     def describe(self) -> str:
         trigger = (
@@ -96,6 +125,8 @@ class Perturbation:
             target = " | ".join(",".join(group) for group in self.groups)
         else:
             target = ",".join(self.nodes) or "all"
+        if self.action == "behave":
+            target += f" as {' '.join((self.behaviour, *self.behaviour_args))}"
         return f"{self.action} {target} {trigger}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,6 +139,8 @@ class Perturbation:
             out["nodes"] = list(self.nodes)
         if self.groups:
             out["groups"] = [list(group) for group in self.groups]
+        if self.action == "behave":
+            out.update(_behaviour_dict(self.behaviour, self.behaviour_args))
         return out
 
 
@@ -141,13 +174,15 @@ class Manifest:
         """The manifest as TOML would give it (amounts as strings): what devnet.json stores."""
         nodes = []
         for node in self.nodes:
-            entry: dict[str, Any] = {
-                "name": node.name,
-                "rep": format_amount(node.rep),
-                "balance": format_amount(node.balance),
-            }
+            entry: dict[str, Any] = {"name": node.name}
+            if node.twin_of is not None:
+                entry["twin_of"] = node.twin_of
+            else:
+                entry.update(rep=format_amount(node.rep), balance=format_amount(node.balance))
             if node.max_peers is not None:
                 entry["max_peers"] = node.max_peers
+            if node.behaviour != HONEST:
+                entry.update(node.behaviour_to_dict())
             nodes.append(entry)
         return {
             "name": self.name,
@@ -212,9 +247,10 @@ def parse_manifest(data: Any, *, source: str) -> Manifest:
         WSCParams.from_dict(wsc, base=WSCParams.preset(preset))
     except InvalidParameters as exc:
         raise fail(f"[wsc]: {exc}") from None
-    nodes = _parse_nodes(data.get("node"), fail)
     accounts = _parse_accounts(data.get("accounts"), fail)
+    nodes = _parse_nodes(data.get("node"), list(accounts), fail)
     names = [node.name for node in nodes]
+    referable = [*names, *accounts]  # what an address argument of a behaviour may name
     perturbations = data.get("perturbation", [])
     if not isinstance(perturbations, list):
         raise fail("perturbations are [[perturbation]] tables")
@@ -226,12 +262,13 @@ def parse_manifest(data: Any, *, source: str) -> Manifest:
         nodes=nodes,
         accounts=accounts,
         perturbations=tuple(
-            _parse_perturbation(entry, i, names, fail) for i, entry in enumerate(perturbations, 1)
+            _parse_perturbation(entry, i, names, referable, fail)
+            for i, entry in enumerate(perturbations, 1)
         ),
     )
 
 
-def _parse_nodes(entries: Any, fail: Any) -> tuple[NodeSpec, ...]:
+def _parse_nodes(entries: Any, accounts: list[str], fail: Any) -> tuple[NodeSpec, ...]:
     if not isinstance(entries, list) or not entries:
         raise fail("a manifest needs at least one [[node]]")
     if len(entries) > MAX_NODES:
@@ -252,19 +289,47 @@ def _parse_nodes(entries: Any, fail: Any) -> tuple[NodeSpec, ...]:
         max_peers = entry.get("max_peers")
         if max_peers is not None and (not _is_int(max_peers) or max_peers < 1):
             raise fail(f"node {name}: max_peers must be a positive integer, got {max_peers!r}")
+        referable = [*(str(e.get("name")) for e in entries if isinstance(e, dict)), *accounts]
+        behaviour, args = parse_behaviour(entry, f"node {name}", referable, fail)
+        twin_of = _twin_of(entry, name, nodes, fail)
         nodes.append(
             NodeSpec(
                 name=name,
-                rep=_amount(entry.get("rep", DEFAULT_NODE_REP), f"node {name}: rep", fail),
-                balance=_amount(
+                rep=0
+                if twin_of
+                else _amount(entry.get("rep", DEFAULT_NODE_REP), f"node {name}: rep", fail),
+                balance=0
+                if twin_of
+                else _amount(
                     entry.get("balance", DEFAULT_NODE_BALANCE), f"node {name}: balance", fail
                 ),
                 max_peers=max_peers,
+                behaviour=behaviour,
+                behaviour_args=args,
+                twin_of=twin_of,
             )
         )
     if not any(node.rep for node in nodes):
         raise fail("no node has REP: nobody could produce blocks (give a node rep > 0)")
     return tuple(nodes)
+
+
+def _twin_of(entry: dict[str, Any], name: str, before: list[NodeSpec], fail: Any) -> str | None:
+    """The node whose producer key this one runs too: listed before it and not a twin itself.
+    A twin has no REP or `$` of its own (it is the same account), so it takes neither."""
+    twin_of = entry.get("twin_of")
+    if twin_of is None:
+        return None
+    where = f"node {name}: twin_of"
+    original = next((node for node in before if node.name == twin_of), None)
+    if original is None:
+        raise fail(f"{where} {twin_of!r} must name a node listed before it")
+    if original.twin_of is not None:
+        raise fail(f"{where} {twin_of!r} is a twin itself: name {original.twin_of!r}")
+    taken = sorted({"rep", "balance"} & set(entry))
+    if taken:
+        raise fail(f"{where}: a twin shares {twin_of}'s account, so it takes no {', '.join(taken)}")
+    return twin_of
 
 
 def _parse_accounts(entries: Any, fail: Any) -> dict[str, AccountSpec]:
@@ -294,7 +359,9 @@ def _parse_accounts(entries: Any, fail: Any) -> dict[str, AccountSpec]:
     return accounts
 
 
-def _parse_perturbation(entry: Any, index: int, names: list[str], fail: Any) -> Perturbation:
+def _parse_perturbation(
+    entry: Any, index: int, names: list[str], referable: list[str], fail: Any
+) -> Perturbation:
     where = f"perturbation {index}"
     if not isinstance(entry, dict):
         raise fail(f"{where}: expected a [[perturbation]] table")
@@ -344,15 +411,32 @@ def _parse_perturbation(entry: Any, index: int, names: list[str], fail: Any) -> 
         if "groups" in entry:
             raise fail(f"{where}: only a partition takes groups")
         nodes = node_list(entry.get("nodes", []), "nodes")
-        if action in NODE_ACTIONS and not nodes:
+        if action in (*NODE_ACTIONS, "behave") and not nodes:
             raise fail(f"{where}: nodes must name at least one node")
+    behaviour, args = HONEST, ()
+    if action == "behave":
+        if "behaviour" not in entry:
+            raise fail(f'{where}: say which behaviour, e.g. behaviour = "honest"')
+        behaviour, args = parse_behaviour(entry, where, referable, fail)
+    elif "behaviour" in entry or "behaviour_args" in entry:
+        raise fail(f"{where}: only a behave perturbation takes a behaviour")
     return Perturbation(
         action=action,
         at_height=at_height,
         at_time=None if at_time is None else float(at_time),
         nodes=nodes,
         groups=groups,
+        behaviour=behaviour,
+        behaviour_args=args,
     )
+
+
+def _behaviour_dict(name: str, args: tuple[str, ...]) -> dict[str, Any]:
+    """As a manifest writes it: `behaviour` and a `behaviour_args` table of strings."""
+    out: dict[str, Any] = {"behaviour": name}
+    if args:
+        out["behaviour_args"] = dict(pair.split("=", 1) for pair in args)
+    return out
 
 
 def _refuse_unknown(table: dict[str, Any], known: set[str], where: str, fail: Any) -> None:

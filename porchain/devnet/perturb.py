@@ -8,9 +8,12 @@ head used is the first live node's, and that node may just have been killed).
 Process actions (kill, pause, resume, restart) are signals and process starts; network actions
 (disconnect, partition, heal) are the nodes' `dev_partition` / `dev_heal` RPC methods, given
 the node ids devnet.json holds (each node's P2P key is made with the devnet), so a node that is
-down can still be cut off by the others. A failed step is reported and the next ones still
-run: a devnet run is an experiment, and stopping it half-way on one refused call would lose
-the rest of it.
+down can still be cut off by the others. `behave` is the nodes' `dev_setBehaviour`, with the
+names in address arguments resolved to the devnet's addresses; a node restarted later is told
+again (a restart starts it with its manifest behaviour).
+
+A failed step is reported and the next ones still run: a devnet run is an experiment, and
+stopping it half-way on one refused call would lose the rest of it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass, field
 
+from porchain.devnet.behave import resolve_args
 from porchain.devnet.errors import DevnetError
 from porchain.devnet.layout import Devnet
 from porchain.devnet.manifest import Perturbation
@@ -93,6 +97,7 @@ class Perturber:
         self.supervisor = supervisor
         self.rpc_timeout = rpc_timeout
         self.blocked: dict[str, set[str]] = {name: set() for name in devnet.node_names}
+        self.behaviours: dict[str, Perturbation] = {}  # the last behave naming each node
 
     def reference_height(self) -> int | None:
         """The head of the first running node that answers: what `at_height` waits for."""
@@ -157,6 +162,20 @@ class Perturber:
             out.note(f"{name}: restarted (pid {pid})")
             if self.blocked[name]:
                 self._push(name, out)  # it forgot its partition when it stopped
+            if name in self.behaviours:
+                self._set_behaviour(name, self.behaviours[name], out)  # and its behaviour
+
+    # -- behaviours ------------------------------------------------------------------------------
+
+    def _behave(self, p: Perturbation, out: Outcome) -> None:
+        for name in p.nodes:
+            self.behaviours[name] = p
+            self._set_behaviour(name, p, out)
+
+    def _set_behaviour(self, name: str, p: Perturbation, out: Outcome) -> None:
+        args = resolve_args(p.behaviour, p.behaviour_args, self.devnet.addresses_by_name())
+        if self._call(name, out, "dev_setBehaviour", p.behaviour, args):
+            out.note(f"{name}: behaviour {' '.join((p.behaviour, *p.behaviour_args))}")
 
     # -- network -----------------------------------------------------------------------------
 

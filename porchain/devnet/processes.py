@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from porchain.behaviours import HONEST
+from porchain.devnet.behave import resolve_args
 from porchain.devnet.errors import DevnetError
 from porchain.devnet.identity import ask
 from porchain.devnet.layout import LOOPBACK, PRODUCER_KEY, Devnet, port_is_free
@@ -52,7 +54,8 @@ class ProcState:
 
 
 def node_command(devnet: Devnet, name: str) -> list[str]:
-    """`porchain node run` for one node: its key, ports, and every other node as bootnode."""
+    """`porchain node run` for one node: its key, ports, behaviour, and every other node as
+    bootnode."""
     node, spec = devnet.node(name), devnet.manifest.node(name)
     cmd = [
         sys.executable,
@@ -73,13 +76,17 @@ def node_command(devnet: Devnet, name: str) -> list[str]:
         LOOPBACK,
         "--p2p-port",
         str(node.p2p_port),
-        "--dev-rpc",  # dev_partition and dev_heal, for the perturbations
+        "--dev-rpc",  # dev_partition, dev_heal, dev_setBehaviour: for the perturbations
     ]
     for other in devnet.nodes:  # node 1 first: it is every other node's bootnode
         if other.name != name:
             cmd += ["--bootnode", other.p2p_address]
     if spec.max_peers is not None:
         cmd += ["--max-peers", str(spec.max_peers)]
+    if spec.behaviour != HONEST:
+        cmd += ["--behaviour", spec.behaviour]
+        for pair in resolve_args(spec.behaviour, spec.behaviour_args, devnet.addresses_by_name()):
+            cmd += ["--behaviour-arg", pair]
     return cmd
 
 

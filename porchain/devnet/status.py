@@ -40,6 +40,7 @@ class NodeStatus:
     peers: int | None = None
     error: str | None = None
     foreign: str | None = None  # who answers on the node's RPC port instead of it
+    behaviour: dict[str, Any] | None = None  # por_nodeInfo's {name, args}: what it runs now
 
     @property
     def alive(self) -> bool:
@@ -155,6 +156,7 @@ def _query_node(devnet: Devnet, node: NodeStatus, timeout: float) -> None:
             node.head_hash = info["head"]["hash"]
             node.finalized = info["finalized"]["number"]
             node.peers = answer.peers
+            node.behaviour = _behaviour(info.get("behaviour"))
     except (RPCClientError, RemoteError, KeyError, TypeError) as exc:
         if node.state == RUNNING:  # a down node's free port refuses: nothing to say
             node.error = str(exc) or type(exc).__name__
@@ -177,3 +179,11 @@ def _query_chain(
         status.open_pools = len(client.call("por_listPools", "open", MAX_OPEN_POOLS))
     except (RPCClientError, RemoteError, KeyError, TypeError):
         pass  # the node went away between the two queries: the next refresh will tell
+
+
+def _behaviour(value: Any) -> dict[str, Any] | None:
+    """{name, args} as por_nodeInfo gives it; None from a node too old to say."""
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        return None
+    args = value.get("args")
+    return {"name": value["name"], "args": args if isinstance(args, dict) else {}}

@@ -13,11 +13,17 @@ from porchain.consensus.selection import get_slot_producer
 from porchain.consensus.slots import advance_to_slot
 from porchain.crypto.keys import to_checksum_address
 from porchain.rpc import params
-from porchain.rpc.errors import InvalidParams
+from porchain.rpc.errors import STATE_UNAVAILABLE, InvalidParams, RPCError
 from porchain.rpc.format import hex0x, pool_json
 from porchain.state.objects import Pool
+from porchain.state.past import StateUnavailable, state_at
+from porchain.types.blocks import Block
+from porchain.verdicts import read_verdict, verdict_json
+
+MAX_BLOCK_RECORDS = 64  # blocks one por_getBlockRecords call describes at most
 
 if TYPE_CHECKING:
+    from porchain.chain import Chain
     from porchain.node import Node
 
 
@@ -110,3 +116,59 @@ class ConsensusApi:
         if pool.kind == BLOCK_POOL:
             block_hash = self.chain.get_canonical_hash(int.from_bytes(pool.target, "big"))
         return pool_json(pool, block_hash)
+
+    def por_getBlockRecords(self, first: Any = 1, count: Any = MAX_BLOCK_RECORDS) -> dict:
+        """What a run report needs of canonical blocks `first` .. `first + count - 1`: each
+        block's producer, slot and time, the slots missed just before it (scheduled, no block)
+        and this node's verdict on it. `next` is the block to ask for next (None: past the
+        head). Missed slots are those consensus counts (a gap of more than an epoch is an
+        outage, not counted: `outage` true); `missed` is None when the block is too old for
+        this node's past state (`PAST_STATE_BLOCKS`)."""
+        first = params.integer(first, "first", 1, params.MAX_ID)
+        count = params.integer(count, "count", 1, MAX_BLOCK_RECORDS)
+        head = self.chain.head.number
+        state = self.chain.state()
+        genesis_ms, slot_ms = state.chain.genesis_time_ms, state.params.slot_ms
+        records = []
+        for number in range(first, min(first + count, head + 1)):
+            block = self.chain.get_block_by_number(number)
+            parent = self.chain.get_block_by_number(number - 1)
+            if block is None or parent is None:
+                raise RPCError(STATE_UNAVAILABLE, f"block #{number} is not stored on this node")
+            records.append(self._block_record(block, parent, genesis_ms, slot_ms))
+        return {
+            "head": head,
+            "records": records,
+            "next": first + count if first + count <= head else None,
+        }
+
+    def _block_record(self, block: Block, parent: Block, genesis_ms: int, slot_ms: int) -> dict:
+        verdict = read_verdict(self.chain.db, block.number, block.hash)
+        gap = block.slot - parent.slot - 1
+        outage = gap > self.chain.state().params.epoch_slots
+        return {
+            "number": block.number,
+            "hash": hex0x(block.hash),
+            "slot": block.slot,
+            "timestamp_ms": genesis_ms + block.slot * slot_ms,
+            "producer": to_checksum_address(block.header.producer),
+            "tx_count": len(block.transactions),
+            "missed": [] if gap <= 0 or outage else _missed_before(self.chain, block, parent),
+            "outage": outage,
+            "verdict": None if verdict is None else verdict_json(verdict),
+        }
+
+
+def _missed_before(chain: Chain, block: Block, parent: Block) -> list[dict[str, Any]] | None:
+    """The slots between `parent` and `block` and who was scheduled in each, on the state
+    after `parent` (None if this node no longer serves it)."""
+    try:
+        state = state_at(chain, parent.number)
+    except StateUnavailable:
+        return None
+    missed = []
+    for slot in range(parent.slot + 1, block.slot):
+        producer = get_slot_producer(advance_to_slot(state, slot, chain.rules), slot)
+        if producer is not None:
+            missed.append({"slot": slot, "producer": to_checksum_address(producer)})
+    return missed

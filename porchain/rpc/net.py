@@ -1,12 +1,15 @@
-"""The `net_` namespace (peers) and the `dev_` one (network control for devnets and tests).
+"""The `net_` namespace (peers) and the `dev_` one (network and behaviour control for devnets
+and tests).
 
 They read or change the live network service, so they run on the event loop (all cheap).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
+from porchain.behaviours import BehaviourError, make_behaviour
 from porchain.crypto.keys import to_checksum_address
 from porchain.rpc import params
 from porchain.rpc.errors import InvalidParams, RPCError
@@ -17,7 +20,12 @@ if TYPE_CHECKING:
     from porchain.net.service import NetworkService
     from porchain.node import Node
 
+log = logging.getLogger(__name__)
+
 NO_NETWORK = -32010
+MAX_BEHAVIOUR_NAME_CHARS = 64
+MAX_BEHAVIOUR_ARGS = 32  # `key=value` arguments dev_setBehaviour takes
+MAX_BEHAVIOUR_ARG_CHARS = 4096  # each (a censor's address list fits many addresses)
 
 
 class NetApi:
@@ -80,3 +88,26 @@ class DevApi:
     def dev_heal(self) -> bool:
         NetApi(self.node)._network().heal()
         return True
+
+    @on_loop
+    def dev_setBehaviour(self, name: Any, args: Any = None) -> dict[str, Any]:
+        """Switch this node's behaviour now (`node run --behaviour NAME --behaviour-arg ...`);
+        the new behaviour's {name, args}. A bad name or argument changes nothing."""
+        if not isinstance(name, str) or len(name) > MAX_BEHAVIOUR_NAME_CHARS:
+            raise InvalidParams('name must be a behaviour\'s name, e.g. "honest"')
+        args = [] if args is None else args
+        if (
+            not isinstance(args, list)
+            or len(args) > MAX_BEHAVIOUR_ARGS
+            or not all(isinstance(a, str) and len(a) <= MAX_BEHAVIOUR_ARG_CHARS for a in args)
+        ):
+            raise InvalidParams(
+                f'args must be a list of at most {MAX_BEHAVIOUR_ARGS} "key=value" strings'
+            )
+        try:
+            behaviour = make_behaviour(name, args)
+        except BehaviourError as exc:
+            raise InvalidParams(str(exc)) from None
+        self.node.behaviour = behaviour
+        log.info("behaviour switched to %s %s", behaviour.name, " ".join(args))
+        return behaviour.info()
