@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from porchain.db import Database, LevelDB, MemoryDB
+from porchain.db.level import WRITE_BUFFER_BYTES
 from porchain.errors import DatabaseError
 
 
@@ -261,3 +262,17 @@ class TestLevelDB(DatabaseConformance):
         path.write_bytes(b"")
         with pytest.raises(DatabaseError, match="cannot open database"):
             LevelDB(path)
+
+
+def test_leveldb_memory_from_writes_stays_within_two_write_buffers(tmp_path: Path) -> None:
+    """Writes fill a memtable that is flushed to a table at WRITE_BUFFER_BYTES: however much is
+    written, LevelDB holds at most two (one being flushed). Nothing is read, so the block cache
+    stays empty and the estimate is the memtables'."""
+    highest = 0
+    with LevelDB(tmp_path / "db", sync=False) as db:
+        for batch in range(64):  # 8 MiB of distinct 1 KiB values
+            with db.atomic_batch() as writes:
+                for i in range(128):
+                    writes.put(b"k%05d" % (batch * 128 + i), bytes([i]) * 1024)
+            highest = max(highest, db.memory_usage())
+        assert WRITE_BUFFER_BYTES // 2 < highest <= 2 * WRITE_BUFFER_BYTES + (256 << 10)
