@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from porchain.consensus.beacon import EpochValue, commit_window, commitment_for, reveal_window
@@ -85,16 +86,20 @@ def pending_vote_stake(pending: list[Transaction], rules: Rules) -> int:
 class BeaconDuty:
     """Commit once per epoch in the commit window, reveal in the reveal window."""
 
-    def __init__(self, db: Database, key: PrivateKey) -> None:
+    def __init__(
+        self, db: Database, key: PrivateKey, new_salt: Callable[[int], bytes] | None = None
+    ) -> None:
         self.db = db
         self.key = key
+        # A fresh secret per epoch; a simulation passes a seeded one so its runs repeat.
+        self.new_salt = new_salt or (lambda epoch: secrets.token_bytes(32))
 
     def salt(self, epoch: int) -> bytes:
         """The salt for `epoch`, created and stored (durably) on first use."""
         key = schema.beacon_salt_key(epoch)
         salt = self.db.get(key)
         if salt is None:
-            salt = secrets.token_bytes(32)
+            salt = self.new_salt(epoch)
             self.db.put(key, salt)
         return salt
 

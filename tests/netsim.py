@@ -18,7 +18,7 @@ from porchain.clock import SlotClock
 from porchain.composition import default_rules
 from porchain.crypto.hashing import keccak
 from porchain.crypto.keys import PrivateKey
-from porchain.db.schema import beacon_salt_key
+from porchain.duties import BeaconDuty
 from porchain.genesis import Genesis
 from porchain.net.memory import MemoryNetwork
 from porchain.net.service import NetConfig
@@ -87,6 +87,10 @@ class Sim:
             node_key=PrivateKey(PRODUCER_KEYS[index].secret[::-1]),
             net=NetConfig(listen=address(index), bootnodes=boot, dial_interval=0.5),
         )
+        # Seeded salts: every mix, and with it every schedule, is the same on every run.
+        node.beacon_duty = BeaconDuty(
+            chain.db, PRODUCER_KEYS[index], lambda epoch: keccak(b"salt %d %d" % (index, epoch))
+        )
         scope = trio.CancelScope()
 
         async def run(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -95,15 +99,6 @@ class Sim:
 
         await self.nursery.start(run)
         return node, scope
-
-    def fix_salts(self, epochs: range) -> None:
-        """Store each started node's beacon salts ahead (where `BeaconDuty.salt` keeps them),
-        so every mix, and with it every schedule, is the same on every run. Call it before
-        slot 1, when the first commits are sent."""
-        for index, node in enumerate(self.nodes):
-            for epoch in epochs:
-                salt = keccak(b"salt %d %d" % (index, epoch))
-                node.chain.db.put(beacon_salt_key(epoch), salt)
 
     def stop_node(self, node: Node) -> None:
         self.scopes[self.nodes.index(node)].cancel()

@@ -17,6 +17,7 @@ from porchain.behaviours.base import (
     Txs,
     drawn,
 )
+from porchain.types.blocks import Block
 from porchain.types.transactions import Transaction, TxKind
 
 if TYPE_CHECKING:
@@ -51,6 +52,12 @@ class Censor(Behaviour):
         if not self.censors_at(slot):
             return txs
         return self._without_targets(node.address, txs)
+
+    def judge(self, node: Node, block: Block) -> list[Transaction]:
+        """Our own blocks censored nothing, as we see it: we vote FOR them."""
+        if block.header.producer == node.address:
+            return []
+        return node.censored_in(block)
 
     def censors_at(self, slot: int) -> bool:
         """Whether our block for `slot` censors: a draw seeded by (seed, slot), reproducible."""
