@@ -18,8 +18,13 @@ def configure_logging(verbosity: int = 0, *, stream: object = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     if verbosity == 0:
-        # a running node reports its own progress at info; everything else stays quiet
-        logging.getLogger("porchain.node").setLevel(logging.INFO)
-        logging.getLogger("porchain.rpc.server").setLevel(logging.INFO)
-        logging.getLogger("porchain.net.service").setLevel(logging.INFO)
+        # a running node reports its own progress, and an attacking node its decisions, at
+        # info; everything else stays quiet
+        for name in (
+            "porchain.node",
+            "porchain.rpc.server",
+            "porchain.net.service",
+            "porchain.behaviours",
+        ):
+            logging.getLogger(name).setLevel(logging.INFO)
     logging.getLogger("hypercorn").setLevel(max(level, logging.WARNING))

@@ -354,7 +354,7 @@ class Node:
         due = self.beacon_duty.due(
             state, slot, self.mempool.pending_from(self.beacon_duty.key.address)
         )
-        due = self.behaviour.beacon_duty(self, slot, due)
+        due = self.behaviour.duty(self, slot, due)
         if due is not None:
             self._send_duty(*due)
 
@@ -364,8 +364,11 @@ class Node:
         amount = encumber_due(
             self.pending_state(), self.key.address, slot, pending, self.chain.rules
         )
-        if amount:
-            self._send_duty(TxKind.ENCUMBER, Amount(amount).to_rlp())
+        due = self.behaviour.duty(
+            self, slot, (TxKind.ENCUMBER, Amount(amount).to_rlp()) if amount else None
+        )
+        if due is not None:
+            self._send_duty(*due)
 
     def _send_duty(self, kind: int, payload: list) -> None:
         assert self.key is not None

@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from porchain.behaviours import BehaviourError, make_behaviour
+from porchain.behaviours import make_behaviour
 from porchain.behaviours.invalid import RULES
 from porchain.builder import build_block
 from porchain.chain import Chain
@@ -46,23 +46,6 @@ def test_invalid_block_is_registered_with_its_arguments() -> None:
         "args": {"rule": "producer", "from_slot": 4},
     }
     assert make_behaviour("invalid_block").info()["args"] == {"rule": "state_root", "from_slot": 0}
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (
-            ["rule=gas"],
-            "invalid_block rule (rule): unknown rule 'gas': one of state_root, tx_root,",
-        ),
-        (["from_slot=x"], "invalid_block from_slot (int): expected an integer, got 'x'"),
-        (["seed=1"], "invalid_block takes no argument 'seed' (it takes: rule, from_slot)"),
-    ],
-)
-def test_bad_invalid_block_arguments_are_refused(args: list[str], message: str) -> None:
-    with pytest.raises(BehaviourError) as info:
-        make_behaviour("invalid_block", args)
-    assert str(info.value).startswith(message)
 
 
 def produced_by(chain: Chain, producer: bytes, from_slot: int) -> list[int]:

@@ -112,6 +112,12 @@ def test_arguments_are_parsed_typed_and_shown() -> None:
         ("censor", ["senders=0x12"], "censor senders (addresses): an address is 20 bytes"),
         ("censor", ["fraction=1.5"], "censor fraction (number 0..1): expected a number from 0"),
         ("offline", ["from_slot=soon"], "offline from_slot (slot): expected an integer, got"),
+        ("equivocate", ["fraction=2"], "equivocate fraction (number 0..1): expected a number"),
+        ("equivocate", ["from_slot=later"], "equivocate from_slot (int): expected an integer, got"),
+        ("equivocate", ["rule=state_root"], "equivocate takes no argument 'rule' (it takes: from_"),
+        ("invalid_block", ["rule=gas"], "invalid_block rule (rule): unknown rule 'gas': one of"),
+        ("invalid_block", ["from_slot=x"], "invalid_block from_slot (int): expected an integer"),
+        ("invalid_block", ["seed=1"], "invalid_block takes no argument 'seed' (it takes: rule,"),
     ],
 )
 def test_bad_arguments_are_refused_with_what_is_wrong(
@@ -195,6 +201,28 @@ async def test_a_lazy_voter_votes_for_a_censoring_block(
             assert votes[lazy] == FOR
 
 
+async def test_a_lazy_voter_among_honest_nodes_earns_without_checking(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With nobody censoring, FOR is always the winning side: the lazy voter earns as the honest
+    nodes do, and never ran the censorship check."""
+    async with simulation(users_genesis()) as sim:
+        for i in range(3):
+            await sim.start_node(i)
+        lazy = await sim.start_node(3, behaviour=make_behaviour("lazy_voter"))
+        checked: list[Block] = []
+        monkeypatch.setattr(lazy, "censored_in", checked.append)  # an instance attribute
+        await send_each_slot(sim.nodes[0], 100)
+        observer = sim.nodes[0]
+        gains = [rep(observer, k.address) - INITIAL_REP for k in PRODUCER_KEYS[:4]]
+        voted = [b for b in observer.chain.iter_canonical(1) if lazy.address in sides(observer, b)]
+        assert len(voted) >= 50
+        assert {sides(observer, b)[lazy.address] for b in voted} == {FOR}
+        assert checked == []
+        assert min(gains[:3]) > 0
+        assert gains[3] >= min(gains[:3]) * 3 // 4  # what it earns is an honest node's
+
+
 async def test_an_offline_node_does_nothing_in_its_window_and_resumes(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -218,6 +246,8 @@ async def test_an_offline_node_does_nothing_in_its_window_and_resumes(
         assert voted_on == []
         state = observer.chain.state()
         epoch_slots = state.params.epoch_slots
+        later = [b for b in blocks if away + epoch_slots <= b.slot < back]  # what it sent before
+        assert not [tx for b in later for tx in b.transactions if tx.sender == quiet]  # is in
         for epoch in range(away // epoch_slots, back // epoch_slots):
             record = state.epoch_record(epoch)
             assert quiet not in [c.address for c in record.commits]

@@ -12,8 +12,8 @@ is a short subclass that overrides a few hooks and leaves the node code alone.
   `node.censored_in(block)`)
 - `vote(node, block, decision) -> decision or None`: whether and how to vote (`Node.vote_on`;
   honest: `decision`)
-- `beacon_duty(node, slot, due) -> due or None`: the COMMIT or REVEAL to send
-  (`Node.perform_beacon_duty`; honest: `due`)
+- `duty(node, slot, due) -> due or None`: the COMMIT, REVEAL or ENCUMBER the node sends on its
+  own (`Node.perform_beacon_duty`, `Node.encumber_earnings`; honest: `due`)
 - `publish(node, slot, block) -> blocks`: what to send for our slot, given the block built and
   signed (`Node.produce_block`; honest: `[block]`). The node imports (and so relays) `block`
   only if it is listed, and sends every other listed block to its peers without importing it.
@@ -22,7 +22,7 @@ is a short subclass that overrides a few hooks and leaves the node code alone.
 
 The node still enforces every consensus rule on what it imports: a behaviour changes what this
 node does, never what it accepts. Built (docs/attacks.md): `censor`, `lazy_voter`, `offline`;
-`withhold_reveal`, which answers None from `beacon_duty` for a reveal that would cost it slots;
+`withhold_reveal`, which answers None from `duty` for a reveal that would cost it slots;
 `cartel`, which answers no censorship from `judge` for its members' blocks (so they get its FOR
 votes) and leaves outsiders' VOTEs out in `candidates`; `equivocate` (a second valid block in
 `publish`, the two split between halves of the peers in `gossip_targets`); and `invalid_block`

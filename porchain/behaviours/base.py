@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from porchain.net.peer import Peer
     from porchain.node import Node
 
-BeaconDue = tuple[int, list]  # (kind, payload) of a COMMIT or REVEAL
+Duty = tuple[int, list]  # (kind, payload) of a COMMIT, REVEAL or ENCUMBER the node sends
 Txs = Iterable[Transaction]
 
 
@@ -152,8 +152,9 @@ class Behaviour:
         """The vote to send on `block`'s pool (None: none)."""
         return decision
 
-    def beacon_duty(self, node: Node, slot: int, due: BeaconDue | None) -> BeaconDue | None:
-        """The COMMIT or REVEAL to send at `slot` (None: none)."""
+    def duty(self, node: Node, slot: int, due: Duty | None) -> Duty | None:
+        """The transaction the node sends on its own at `slot`, a COMMIT, REVEAL or ENCUMBER
+        (None: none)."""
         return due
 
     def publish(self, node: Node, slot: int, block: Block) -> list[Block]:

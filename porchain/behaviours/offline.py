@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from porchain.behaviours.base import INT, ArgType, BeaconDue, Behaviour, Param
+from porchain.behaviours.base import INT, ArgType, Behaviour, Duty, Param
 from porchain.duties import VoteDecision
 from porchain.types.blocks import Block
 
@@ -17,7 +17,8 @@ SLOT = ArgType("slot", INT.parse, lambda slot: None if slot == FOREVER else slot
 
 class Offline(Behaviour):
     """From slot `from_slot` until (before) `until_slot`, produce no block, vote on nothing and
-    neither commit nor reveal. The node still imports and relays, as one whose key is away."""
+    send no duty (commit, reveal, encumber). The node still imports and relays, as one whose key
+    is away."""
 
     name = "offline"
     params = (
@@ -34,5 +35,5 @@ class Offline(Behaviour):
     def vote(self, node: Node, block: Block, decision: VoteDecision | None) -> VoteDecision | None:
         return None if self.away(node.clock.current_slot()) else decision
 
-    def beacon_duty(self, node: Node, slot: int, due: BeaconDue | None) -> BeaconDue | None:
+    def duty(self, node: Node, slot: int, due: Duty | None) -> Duty | None:
         return None if self.away(slot) else due

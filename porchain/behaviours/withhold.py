@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from porchain.behaviours.base import ADDRESSES, BOOL, BeaconDue, Behaviour, Param
+from porchain.behaviours.base import ADDRESSES, BOOL, Behaviour, Duty, Param
 from porchain.consensus.beacon import EpochValue, reveal_window
 from porchain.consensus.slots import process_epoch
 from porchain.errors import InvalidTransaction
@@ -58,7 +58,7 @@ class WithholdReveal(Behaviour):
         super().__init__(args)
         self.choice: RevealChoice | None = None  # the latest epoch's only: memory stays bounded
 
-    def beacon_duty(self, node: Node, slot: int, due: BeaconDue | None) -> BeaconDue | None:
+    def duty(self, node: Node, slot: int, due: Duty | None) -> Duty | None:
         if due is None or due[0] != TxKind.REVEAL:
             return due
         state = node.chain.state()
@@ -76,7 +76,7 @@ class WithholdReveal(Behaviour):
                 )
         return due if self.choice.reveal else None
 
-    def decide(self, node: Node, epoch: int, due: BeaconDue) -> RevealChoice:
+    def decide(self, node: Node, epoch: int, due: Duty) -> RevealChoice:
         if self.args["always"]:
             return RevealChoice(epoch, False, 0, 0)
         assert node.address is not None
