@@ -10,6 +10,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from judicial.slashes import CENSORSHIP, MAX_RECENT, slash, slash_history
 from porchain.consensus.ledger import LEDGERS, REP, slash_rep
 from porchain.consensus.pools import AGAINST, FOR, PoolTerms, add_stake, open_pool, resolve_pool
 from porchain.db import MemoryDB
@@ -115,3 +116,16 @@ def test_slashing_conserves_rep_exactly(free, encumbered, pending, staked, ppm, 
     assert sum(state.account(a).rep_weight for a in (OFFENDER, OTHER, WHISTLEBLOWER)) == (
         state.supply.rep
     )
+
+
+def test_the_slash_history_keeps_totals_and_the_latest_in_full() -> None:
+    state = make_state(free=10**12, encumbered=0, pending=[])
+    taken = [
+        slash(state, OFFENDER, 1000, offence=CENSORSHIP, number=n, ref=n.to_bytes(8, "big"))
+        for n in range(MAX_RECENT + 5)
+    ]
+    history = slash_history(state, OFFENDER)
+    assert (history.count, history.total) == (MAX_RECENT + 5, sum(taken))
+    assert [s.number for s in history.recent] == list(range(5, MAX_RECENT + 5))
+    assert history.recent[-1].amount == taken[-1] and history.recent[-1].offence == CENSORSHIP
+    assert state.account(OFFENDER).rep == 10**12 - sum(taken)
