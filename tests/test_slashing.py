@@ -7,6 +7,7 @@ stays exact: what is taken is either paid out or burned.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,10 +15,12 @@ from judicial.slashes import CENSORSHIP, MAX_RECENT, slash, slash_history
 from porchain.consensus.ledger import LEDGERS, REP, slash_rep
 from porchain.consensus.pools import AGAINST, FOR, PoolTerms, add_stake, open_pool, resolve_pool
 from porchain.db import MemoryDB
-from porchain.params import PPM
+from porchain.errors import InvalidGenesis
+from porchain.params import PPM, WSCParams
 from porchain.state.lthash import LtHash
 from porchain.state.objects import Unbonding
 from porchain.state.state import State
+from tests.factories import make_genesis
 
 OFFENDER, OTHER, WHISTLEBLOWER = b"\x0a" * 20, b"\x0b" * 20, b"\x0c" * 20
 TERMS = PoolTerms(4, 0, 500_000, 1_000_000, 0)
@@ -129,3 +132,13 @@ def test_the_slash_history_keeps_totals_and_the_latest_in_full() -> None:
     assert [s.number for s in history.recent] == list(range(5, MAX_RECENT + 5))
     assert history.recent[-1].amount == taken[-1] and history.recent[-1].offence == CENSORSHIP
     assert state.account(OFFENDER).rep == 10**12 - sum(taken)
+
+
+@pytest.mark.parametrize("preset", ["devnet", "minimal"])
+def test_a_genesis_whose_jurors_outearn_the_flag_stake_is_refused(preset: str) -> None:
+    """A false accusation pays every juror out of the flag stake, so it must cover them."""
+    params = WSCParams.preset(preset)
+    assert params.flag_stake >= params.jury_size * params.juror_reward
+    too_much = params.flag_stake // params.jury_size + 1
+    with pytest.raises(InvalidGenesis, match=r"^bad WSC #0: flag_stake \(\d+\) must be at least"):
+        make_genesis(preset=preset, wsc={"juror_reward": too_much})
