@@ -1,11 +1,13 @@
 """Equivocations: two different headers one producer signed for one slot (issue 11).
 
 A producer may sign one block per slot. When the chain learns a second, different block signed
-by the same producer for the same slot as a block it already holds (canonical or on a side
-branch, at the same height), the pair of signed headers is proof of the fault on its own: no
-state is needed to check it (`is_equivocation`, after consensus-specs' `process_proposer_slashing`).
-The node keeps each pair as evidence for the judicial governance to come, which will turn it into
-an EVIDENCE transaction; it does not act on it yet.
+by the same producer for the same slot as a block it already holds, the pair of signed headers
+is proof of the fault on its own: no state is needed to check it (`is_equivocation`, after
+consensus-specs' `process_proposer_slashing`). The rival is looked for among the stored blocks
+at the new block's height (canonical and side, in the database) and among the headers of the
+latest `MAX_RECENT_HEADERS` stored blocks by (slot, producer), in memory, which catches two
+blocks for one slot built on parents at different heights. The node keeps each pair as evidence
+and tells its plugins (judicial governance turns it into an EVIDENCE transaction).
 
 The store is node-local (never consensus): one record per (slot, producer), the first pair seen,
 logged once at WARNING. It is bounded by count (`MAX_EQUIVOCATIONS`): past it the lowest slots
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_EQUIVOCATIONS = 1024  # pairs kept; the lowest slots are pruned first past it
+MAX_RECENT_HEADERS = 4096  # (slot, producer) -> header of the latest stored blocks, in memory
 
 
 @dataclass(slots=True)
@@ -80,14 +83,23 @@ class EquivocationLog:
         self.db = db
         self.max_kept = max_kept
         self.count = sum(1 for _ in db.iterate(schema.EQUIVOCATION_PREFIX))
+        self.recent: dict[tuple[int, bytes], Header] = {}  # insertion order: oldest first
 
     def observe(self, chain: Chain, block: Block, now_ms: int) -> Equivocation | None:
         """After `chain` stored `block`: record it with a stored block its producer also signed
         for its slot, if there is one and the pair is new; return the new record."""
-        for other in stored_rivals(chain, block):
-            if is_equivocation(other, block.header):
-                return self.record(other, block.header, now_ms)
-        return None
+        header = block.header
+        earlier = self.recent.get((header.slot, header.producer))
+        rivals = itertools.chain(stored_rivals(chain, block), [earlier] if earlier else [])
+        found = next((other for other in rivals if is_equivocation(other, header)), None)
+        if earlier is None:
+            self._remember(header)
+        return None if found is None else self.record(found, header, now_ms)
+
+    def _remember(self, header: Header) -> None:
+        self.recent[(header.slot, header.producer)] = header
+        if len(self.recent) > MAX_RECENT_HEADERS:
+            del self.recent[next(iter(self.recent))]
 
     def record(self, first: Header, second: Header, now_ms: int) -> Equivocation | None:
         """Keep the pair (`first` held before `second`) unless one is kept for its producer and

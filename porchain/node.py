@@ -37,12 +37,13 @@ from porchain.duties import (
     why_no_vote,
 )
 from porchain.equivocations import EquivocationLog
-from porchain.errors import InvalidTransaction
+from porchain.errors import InvalidBlock, InvalidTransaction
 from porchain.firstseen import FirstSeenLog, first_seen_retention_ms
 from porchain.integrity import Watermark
 from porchain.mempool import MAX_TXS, Mempool
 from porchain.net.service import NetConfig, NetworkService
 from porchain.net.transport import Transport
+from porchain.plugins import NodePlugin, load_plugins, notify
 from porchain.rpc.limits import RPCLimits
 from porchain.rpc.server import serve_rpc
 from porchain.state.state import State
@@ -81,6 +82,7 @@ class Node:
         transport: Transport | None = None,
         node_key: PrivateKey | None = None,
         net: NetConfig | None = None,
+        plugins: list[NodePlugin] | None = None,
     ) -> None:
         self.chain = chain
         self.clock = clock
@@ -102,6 +104,7 @@ class Node:
         if transport is not None:
             identity = node_key or key or PrivateKey.generate()
             self.network = NetworkService(self, transport, identity, net or NetConfig())
+        self.plugins = load_plugins(self) if plugins is None else plugins
 
     @property
     def address(self) -> bytes | None:
@@ -165,6 +168,7 @@ class Node:
         if self.config.auto_encumber:
             self.encumber_earnings(slot)
         self.produce_block(slot)
+        notify(self.plugins, "on_slot", slot)
 
     def produce_block(self, slot: int) -> Block | None:
         """Build, sign and publish a block for `slot` if our key is scheduled for it: import it
@@ -211,8 +215,14 @@ class Node:
         """Import a block (ours, or a peer's from `source`), keeping it as evidence if its
         producer signed another stored block for its slot; on a new head, update the mempool,
         vote on it and relay it."""
-        result = self.chain.import_block(block, now_ms=self.clock.now_ms())
-        self.equivocations.observe(self.chain, block, self.clock.now_ms())
+        try:
+            result = self.chain.import_block(block, now_ms=self.clock.now_ms())
+        except InvalidBlock as exc:
+            notify(self.plugins, "on_invalid_block", block, exc)
+            raise
+        found = self.equivocations.observe(self.chain, block, self.clock.now_ms())
+        if found is not None:
+            notify(self.plugins, "on_equivocation", found)
         if result.status == "side":
             return result
         head = result.applied[-1]
@@ -238,6 +248,7 @@ class Node:
         if relay and self.network is not None:
             self.network.broadcast_block(head, exclude=source)
         self.first_seen.flush(self.clock.now_ms())
+        notify(self.plugins, "on_new_head", head)
         self.new_head.set()
         self.new_head = trio.Event()
         return result

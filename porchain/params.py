@@ -85,6 +85,22 @@ class WSCParams:
     gov_binding_binding_ppm: int = _ppm()
     activation_delay: int = _int(1, 1_000_000)
     gov_revival_blocks: int = _int(1, 1_000_000)  # no gREP quorum this long: governance dormant
+    # Judicial governance (PROTOCOL section 11): objective evidence, accusations and juries
+    evidence_window_slots: int = _int(1, 1_000_000)  # an offence is provable this many slots
+    equivocation_slash_ppm: int = _ppm()  # of all the offender's REP, for evidence
+    whistleblower_ppm: int = _ppm()  # of what evidence slashes, to its submitter
+    flag_stake: int = _int(1)  # the least REP an ACCUSE stakes
+    accuse_window: int = _int(1, 1_000_000)  # blocks after the block during which it is accusable
+    jury_size: int = _int(1, 101)
+    min_juror_rep: int = _int(0)  # a juror's least REP weight
+    review_blocks: int = _int(1, 1_000_000)  # filing to the jury draw
+    commit_blocks: int = _int(1, 1_000_000)  # JURY_COMMIT phase
+    reveal_blocks: int = _int(1, 1_000_000)  # JURY_REVEAL phase
+    censorship_slash_ppm: int = _ppm()  # of all the accused's REP, on GUILTY
+    flagger_reward: int = _int(0)  # REP to the accuser on GUILTY, beside its stake back
+    juror_reward: int = _int(0)  # REP to each juror on the winning side
+    juror_absent_penalty: int = _int(0)  # REP a drawn juror loses for not revealing
+    protection_blocks: int = _int(0, 1_000_000)  # no new accusation of one found not guilty
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], *, base: WSCParams | None = None) -> WSCParams:
@@ -126,6 +142,11 @@ class WSCParams:
             raise InvalidParameters("max_tx_bytes must not exceed max_block_bytes")
         if self.wsc_royalty_ppm + self.author_share_ppm > PPM:
             raise InvalidParameters("wsc_royalty_ppm + author_share_ppm must not exceed 1e6")
+        if self.flag_stake < self.jury_size * self.juror_reward:
+            raise InvalidParameters(
+                f"flag_stake ({self.flag_stake}) must be at least jury_size * juror_reward"
+                f" ({self.jury_size} * {self.juror_reward}): a false accusation pays its jurors"
+            )
         self.check_governance_recoverable()
 
     def check_governance_recoverable(self) -> None:

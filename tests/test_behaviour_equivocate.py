@@ -17,7 +17,7 @@ import trio.testing
 from porchain.behaviours import make_behaviour
 from porchain.chain import Chain
 from porchain.crypto.keys import PrivateKey, to_checksum_address
-from porchain.db import schema
+from porchain.db import MemoryDB, schema
 from porchain.db.level import LevelDB
 from porchain.equivocations import (
     Equivocation,
@@ -90,6 +90,26 @@ def test_a_pair_is_kept_once_and_survives_reopening_the_database(tmp_path: Path)
 
 def other_than(producer: bytes) -> PrivateKey:
     return next(k for k in KEYS if k.address != producer)
+
+
+def test_two_blocks_for_one_slot_on_parents_at_different_heights_are_seen() -> None:
+    """The producer of slot s signs one block on genesis (height 1) and one on another block
+    (height 2): no height holds both, the (slot, producer) index still pairs them."""
+    chain = new_chain(make_genesis())
+    lower = build_on_head(chain).block  # the first slot after genesis
+    later = lower.slot + 1
+    on_genesis = build_on_head(chain, slot=later).block
+    chain.import_block(lower)
+    on_lower = build_on_head(chain, slot=later, extra=b"other parent").block
+    assert (on_genesis.number, on_lower.number) == (1, 2)
+    log = EquivocationLog(MemoryDB())
+    found = []
+    for block in (lower, on_genesis, on_lower):
+        if block is not lower:
+            chain.import_block(block)
+        found.append(log.observe(chain, block, now_ms=1))
+    assert found[:2] == [None, None]
+    assert found[2] is not None and found[2].headers() == (on_genesis.header, on_lower.header)
 
 
 def test_only_two_different_headers_validly_signed_for_one_slot_count() -> None:

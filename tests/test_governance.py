@@ -366,6 +366,11 @@ REFUSALS = [
         id="wsc-inconsistent",
     ),
     pytest.param(
+        lambda forum, _: forum.post(AUTHOR1, kind=PROPOSAL, wsc={"juror_reward": 20 * 10**9}),
+        r"^invalid WSC parameters: flag_stake \(\d+\) must be at least jury_size \* juror_reward",
+        id="wsc-jurors-paid-more-than-the-flag-stake",
+    ),
+    pytest.param(
         lambda forum, _: forum.post(AUTHOR1, kind=PROPOSAL, wsc={"slot_ms": 200}),
         r"^invalid WSC parameters: slot_ms cannot change after genesis$",
         id="wsc-changes-slot-ms",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from porchain.consensus.salary import settle_salary
 from porchain.constants import INCINERATOR
+from porchain.params import PPM
 from porchain.state.state import State
 
 REP = 0
@@ -142,6 +143,46 @@ def burn_encumbered_rep(state: State, address: bytes, amount: int) -> None:
     account.rep_encumbered -= amount
     state.supply.rep -= amount
     state.supply.rep_burned += amount
+
+
+def slash_rep(state: State, address: bytes, ppm: int) -> int:
+    """Take `ppm` of all the REP `address` owns, wherever it sits (free, encumbered, pending
+    release, staked in open pools), into pool-held REP, and return the amount. The caller pays
+    it out (`pay_from_pool`) or burns it (`burn_from_pool`).
+
+    Each place loses the same share, rounded down. A stake shrinks in its pool, the part from
+    the ASC in proportion, so the pool resolves on what is left of it.
+    """
+    account = state.account(address)
+    settle_salary(state, account)
+    free, encumbered = account.rep * ppm // PPM, account.rep_encumbered * ppm // PPM
+    account.rep -= free
+    account.rep_encumbered -= encumbered
+    taken = free + encumbered
+    queue = state.unbonding
+    for entry in queue.entries:
+        if entry.address == address:
+            cut = entry.amount * ppm // PPM
+            entry.amount -= cut
+            account.rep_pending -= cut
+            taken += cut
+    queue.entries = [u for u in queue.entries if u.amount]
+    for due in state.open_pools.due:
+        pool = state.pool(due.pool_id)
+        if pool.token != REP:
+            continue
+        for stake in pool.stakes:
+            if stake.voter == address and stake.amount:
+                cut = stake.amount * ppm // PPM
+                cut_encumbered = stake.encumbered * ppm // PPM
+                stake.amount -= cut
+                stake.encumbered -= cut_encumbered
+                account.rep_staked -= cut
+                account.rep_staked_encumbered -= cut_encumbered
+                taken += cut
+    state.supply.rep -= taken
+    state.supply.rep_pooled += taken
+    return taken
 
 
 def join_asc(state: State, address: bytes) -> None:

@@ -173,3 +173,10 @@ GOV_AGENDA_STATE_KEY = b"gov/agenda"
 
 def post_state_key(post_id: bytes) -> bytes:
     return POST_PREFIX + post_id
+
+
+# -- judicial governance (state keys; the `judicial` package owns the rules) ---------------------
+
+
+def slash_history_state_key(address: bytes) -> bytes:
+    return b"jud/slashes/" + address

@@ -1,0 +1,12 @@
+"""`porchain jud`: evidence, slashes, accusations and cases, read over the `jud_` RPC methods
+(tables, or the RPC's JSON with `-o json`). Each part of judicial governance adds its commands
+below."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def jud() -> None:
+    """Judicial governance: slashing evidence, accusations, juries and their verdicts."""
