@@ -18,7 +18,9 @@ evidence arrives within `evidence_window_slots` of the slot. The offences punish
 state (`Offences`) until they are older than the window, when evidence of them is stale anyway,
 so the record stays bounded by the window. The penalty: `equivocation_slash_ppm` of all the
 producer's REP; `whistleblower_ppm` of it to the sender, the rest burns; what the producer still
-has encumbered is released from the ASC.
+has encumbered is released from the ASC, and its blocks are invalid until the first schedule drawn
+after the slash, which leaves it out, takes effect (`check_not_barred`, as consensus-specs refuse
+a block of a slashed proposer).
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from judicial.slashes import EQUIVOCATION, INVALID_BLOCK, OFFENCE_NAMES, slash
+from judicial.slashes import EQUIVOCATION, INVALID_BLOCK, OFFENCE_NAMES, slash, slash_history
 from porchain.consensus.asc import epoch_of, release
-from porchain.consensus.ledger import LEDGERS, REP
+from porchain.consensus.ledger import LEDGERS, REP, slash_rep
 from porchain.consensus.modules import BlockContext, Rules, TxHandler
 from porchain.consensus.transition import process_block
 from porchain.constants import PPM
@@ -59,6 +61,8 @@ class Offence(Record):
     reward: int = 0  # REP of it paid to the whistleblower
     whistleblower: bytes = b""
     tx: bytes = b""  # the EVIDENCE transaction's hash
+    barred_until: int = 0  # the first slot the producer may produce in again
+    kept: int = 0  # the REP the producer kept after the slash: it may not gain more while barred
 
 
 @dataclass(slots=True)
@@ -85,11 +89,60 @@ def find_offence(state: State, producer: bytes, slot: int) -> Offence | None:
 
 
 def prune_offences(state: State, slot: int) -> None:
-    """Forget the offences evidence of which is stale at `slot`."""
+    """Forget the offences evidence of which is stale at `slot` and whose bar has ended."""
     offences = punished_offences(state)
     window = state.params.evidence_window_slots
-    if offences.entries and slot - offences.entries[0].slot > window:
-        offences.entries = [e for e in offences.entries if slot - e.slot <= window]
+    kept = [e for e in offences.entries if slot - e.slot <= window or slot < e.barred_until]
+    if len(kept) != len(offences.entries):
+        offences.entries = kept
+
+
+def barred_by(state: State, producer: bytes, slot: int) -> Offence | None:
+    """The punished offence that bars `producer` from producing at `slot`, if any."""
+    for entry in punished_offences(state).entries:
+        if entry.producer == producer and slot < entry.barred_until:
+            return entry
+    return None
+
+
+def check_not_barred(state: State, header: Header) -> None:
+    """A producer slashed by evidence may not produce until the schedules drawn after its
+    slash, which leave it out, take effect (as a slashed validator may not propose)."""
+    bar = barred_by(state, header.producer, header.slot)
+    if bar is not None:
+        raise InvalidBlock(
+            f"producer {to_checksum_address(header.producer)} was slashed in block "
+            f"#{bar.number}: it may not produce before slot {bar.barred_until}"
+        )
+
+
+def keep_barred_out(state: State, slot: int) -> None:
+    """While barred, a producer gains no REP and does not re-enter the ASC: what its pools of
+    before the slash pay it is forfeited (burned, added to the slash) and what it encumbers
+    again is released."""
+    for entry in punished_offences(state).entries:
+        if slot < entry.barred_until:
+            forfeit_gains(state, entry)
+            release_remaining(state, entry.producer, slot)
+
+
+def forfeit_gains(state: State, entry: Offence) -> None:
+    weight = state.account(entry.producer).rep_weight
+    if weight <= entry.kept:
+        return
+    share = -(-(weight - entry.kept) * PPM // weight)  # rounded up: each place rounds down
+    taken = slash_rep(state, entry.producer, share)
+    LEDGERS[REP].burn_from_pool(state, taken)
+    entry.amount += taken
+    slash_history(state, entry.producer).total += taken
+    entry.kept = state.account(entry.producer).rep_weight
+
+
+def bar_end(state: State, slot: int) -> int:
+    """The first slot of the epoch whose schedule is the first drawn after `slot` (an epoch's
+    schedule is drawn at the end of the epoch two before it)."""
+    epoch_slots = state.params.epoch_slots
+    return (epoch_of(state, slot) + 2) * epoch_slots
 
 
 # -- the payload ----------------------------------------------------------------------------
@@ -277,7 +330,10 @@ def punish(state: State, tx: Transaction, proof: Proof, ctx: BlockContext) -> Of
     rep.pay_from_pool(state, tx.sender, reward)
     rep.burn_from_pool(state, taken - reward)
     release_remaining(state, producer, ctx.header.slot)
-    offence = Offence(slot, producer, proof.kind, number, taken, reward, tx.sender, tx.hash)
+    until, kept = bar_end(state, ctx.header.slot), state.account(producer).rep_weight
+    offence = Offence(
+        slot, producer, proof.kind, number, taken, reward, tx.sender, tx.hash, until, kept
+    )
     entries = punished_offences(state).entries
     entries.append(offence)
     entries.sort(key=lambda e: (e.slot, e.producer))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from judicial.evidence import EvidenceHandler, prune_offences
+from judicial.evidence import EvidenceHandler, check_not_barred, keep_barred_out, prune_offences
 from porchain.consensus.modules import BlockContext, Module, Rules, TxHandler
 from porchain.state.state import State
 
@@ -24,3 +24,7 @@ class JudicialEvidenceModule(Module):
 
     def begin_block(self, state: State, ctx: BlockContext) -> None:
         prune_offences(state, ctx.header.slot)
+        check_not_barred(state, ctx.header)
+
+    def end_block(self, state: State, ctx: BlockContext) -> None:
+        keep_barred_out(state, ctx.header.slot)

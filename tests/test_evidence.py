@@ -24,7 +24,7 @@ from porchain.chain import Chain
 from porchain.composition import core_modules
 from porchain.consensus.asc import Amount
 from porchain.consensus.modules import Rules
-from porchain.consensus.slots import advance_to_slot
+from porchain.consensus.slots import advance_to_slot, scheduled_producer
 from porchain.consensus.transition import process_block, validate_transaction
 from porchain.crypto.hashing import keccak
 from porchain.crypto.keys import PrivateKey
@@ -214,16 +214,44 @@ def test_evidence_is_stale_after_the_window_and_early_before_the_slot() -> None:
     assert "in the future" in refusal(chain, evidence_tx(chain, Evidence.equivocation(*future)))
 
 
-def test_punished_offences_are_forgotten_once_stale() -> None:
+def test_punished_offences_are_forgotten_once_stale_and_the_bar_over() -> None:
     chain = judicial_chain(evidence_window_slots=6)
     a, b = twins(chain)
     extend(chain, [evidence_tx(chain, Evidence.equivocation(a, b))], keys=PRODUCERS)
-    assert find_offence(chain.state(), a.producer, a.slot) is not None
-    while chain.head.slot - a.slot <= 6:
+    punished = find_offence(chain.state(), a.producer, a.slot)
+    assert punished is not None
+    honest = [k for k in PRODUCERS if k.address != a.producer]
+    while chain.head.slot - a.slot <= 6 or chain.head.slot < punished.barred_until:
         assert find_offence(chain.state(), a.producer, a.slot) is not None
-        extend(chain, keys=PRODUCERS)
+        extend(chain, keys=honest)
+    extend(chain, keys=honest)
     assert find_offence(chain.state(), a.producer, a.slot) is None
     assert "stale evidence" in refusal(chain, evidence_tx(chain, Evidence.equivocation(a, b)))
+
+
+def test_a_slashed_producer_may_not_produce_until_the_next_drawn_schedule() -> None:
+    """Its slots already drawn stay empty (consensus-specs refuse a slashed proposer's block);
+    the first schedule drawn after the slash leaves it out, as it has no ASC weight."""
+    chain = judicial_chain()
+    a, b = twins(chain)
+    block = extend(chain, [evidence_tx(chain, Evidence.equivocation(a, b))], keys=PRODUCERS)
+    punished = find_offence(chain.state(), a.producer, a.slot)
+    assert punished is not None
+    epoch_slots = chain.state().params.epoch_slots
+    assert punished.barred_until == (block.slot // epoch_slots + 2) * epoch_slots
+    offender = signer_of(a)
+    slot = next(
+        s
+        for s in range(chain.head.slot + 1, punished.barred_until)
+        if scheduled_producer(chain.state(), s, chain.rules) == offender.address
+    )
+    with pytest.raises(InvalidBlock, match=r"was slashed in block #.*may not produce before slot"):
+        build_on_head(chain, slot=slot, keys=[offender])
+    honest = [k for k in PRODUCERS if k.address != a.producer]
+    while chain.head.slot < punished.barred_until + 2 * epoch_slots:
+        extend(chain, keys=honest)
+    for epoch in range(punished.barred_until // epoch_slots, chain.head.slot // epoch_slots + 2):
+        assert offender.address not in chain.state().schedule(epoch).producers
 
 
 @pytest.mark.parametrize(
