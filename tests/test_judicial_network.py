@@ -6,8 +6,6 @@ virtual time (tests/netsim.py)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import trio
 import trio.testing
@@ -18,10 +16,8 @@ from judicial.whistleblower import Whistleblower, turn
 from porchain.behaviours import make_behaviour
 from porchain.crypto.keys import to_checksum_address
 from porchain.node import Node
-from porchain.rpc.dispatch import Dispatcher
-from porchain.rpc.limits import RPCLimits
-from porchain.rpc.server import rpc_apis
 from tests.netsim import PRODUCER_KEYS, Sim, network_genesis, simulation
+from tests.test_behaviour_equivocate import rpc
 
 SLOT_SECONDS = 0.1  # minimal preset: epochs of 4 slots
 OFFENDER = PRODUCER_KEYS[3]
@@ -29,14 +25,6 @@ FROM_SLOT = 10
 # The offence to its slash: the first of the honest nodes in the offence's order sends at once
 # and the next producer includes it; a few slots more if that one is the offender's next slot.
 SLASH_BOUND_SLOTS = 8
-
-
-async def rpc(node: Node, method: str, *args: object) -> object:
-    dispatcher = Dispatcher(node, rpc_apis(node), limits=RPCLimits())
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(args)})
-    answer = await dispatcher.handle(body.encode())
-    assert answer is not None
-    return json.loads(answer)
 
 
 def punished(node: Node) -> list[Offence]:

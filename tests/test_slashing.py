@@ -129,3 +129,15 @@ def test_the_slash_history_keeps_totals_and_the_latest_in_full() -> None:
     assert [s.number for s in history.recent] == list(range(5, MAX_RECENT + 5))
     assert history.recent[-1].amount == taken[-1] and history.recent[-1].offence == CENSORSHIP
     assert state.account(OFFENDER).rep == 10**12 - sum(taken)
+
+
+def test_a_pool_whose_winning_stakes_were_slashed_away_resolves() -> None:
+    """The only FOR stake slashed to nothing: the pool is won by a stake of 0, shares nothing
+    (found by the property test above: a division by zero in resolve_pool)."""
+    state = make_state(free=0, encumbered=1, pending=[])
+    pool = open_rep_pool(state, [(OFFENDER, FOR, 1, False)])
+    LEDGERS[REP].burn_from_pool(state, slash_rep(state, OFFENDER, PPM))
+    resolve_pool(state, pool, number=10)
+    assert pool.stakes[0].amount == pool.stakes[0].reward == 0
+    assert state.supply.rep_pooled == 0
+    assert state.account(OFFENDER).rep_weight == 0
