@@ -134,7 +134,12 @@ def forfeit_gains(state: State, entry: Offence) -> None:
     taken = slash_rep(state, entry.producer, share)
     LEDGERS[REP].burn_from_pool(state, taken)
     entry.amount += taken
-    slash_history(state, entry.producer).total += taken
+    history = slash_history(state, entry.producer)
+    history.total += taken
+    ref = offence_id(entry.producer, entry.slot)
+    for recorded in history.recent:
+        if recorded.ref == ref:
+            recorded.amount += taken
     entry.kept = state.account(entry.producer).rep_weight
 
 

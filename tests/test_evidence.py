@@ -16,13 +16,15 @@ from judicial.evidence import (
     INVALID_BLOCK,
     Evidence,
     find_offence,
+    keep_barred_out,
     offence_id,
 )
 from judicial.module import JudicialEvidenceModule
 from judicial.slashes import slash_history
 from porchain.chain import Chain
 from porchain.composition import core_modules
-from porchain.consensus.asc import Amount
+from porchain.consensus.asc import Amount, encumber
+from porchain.consensus.ledger import mint_rep
 from porchain.consensus.modules import Rules
 from porchain.consensus.slots import advance_to_slot, scheduled_producer
 from porchain.consensus.transition import process_block, validate_transaction
@@ -446,3 +448,25 @@ def test_rules_without_the_module_refuse_evidence_as_unsupported() -> None:
     with pytest.raises(InvalidTransaction, match="unsupported transaction kind EVIDENCE"):
         validate_transaction(chain.state(), tx, chain.rules)
     assert isinstance(State(chain.db).reader, type(chain.db))
+
+
+def test_what_a_barred_producer_gains_is_forfeited_and_what_it_encumbers_released() -> None:
+    chain = judicial_chain()
+    a, b = twins(chain)
+    extend(chain, [evidence_tx(chain, Evidence.equivocation(a, b))], keys=PRODUCERS)
+    state = chain.state()
+    punished = find_offence(state, a.producer, a.slot)
+    assert punished is not None and punished.kept == 0
+    burned = state.supply.rep_burned
+    mint_rep(state, a.producer, dollars(3))  # a pool of before the slash pays it
+    encumber(state, a.producer, dollars(1))  # and it encumbers that again
+    keep_barred_out(state, punished.barred_until - 1)
+    assert state.account(a.producer).rep_weight == 0
+    assert state.account(a.producer).asc_weight == 0
+    assert state.supply.rep_burned == burned + dollars(3)
+    assert punished.amount == REP_EACH + dollars(3)
+    history = slash_history(state, a.producer)
+    assert history.total == history.recent[0].amount == REP_EACH + dollars(3)
+    mint_rep(state, a.producer, dollars(2))  # once the bar is over it keeps what it earns
+    keep_barred_out(state, punished.barred_until)
+    assert state.account(a.producer).rep == dollars(2)
