@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import click
 
+from judicial.cli_evidence import evidence, slashes
+
 
 @click.group()
 def jud() -> None:
     """Judicial governance: slashing evidence, accusations, juries and their verdicts."""
+
+
+# objective evidence (judicial.cli_evidence)
+jud.add_command(evidence)
+jud.add_command(slashes)

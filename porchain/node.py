@@ -183,7 +183,13 @@ class Node:
             self.mempool.candidates(), self.network.parked() if self.network else ()
         )
         candidates = self.behaviour.candidates(self, slot, pending)
-        built = build_block(self.chain.state(), self.chain.head, slot, self.key, candidates, rules)
+        try:
+            built = build_block(
+                self.chain.state(), self.chain.head, slot, self.key, candidates, rules
+            )
+        except InvalidBlock as exc:  # the rules refuse any block of ours (a slashed producer)
+            log.warning("no block for slot %d: %s", slot, exc)
+            return None
         for tx, reason in built.rejected:
             log.debug("left out tx=0x%s reason=%s", tx.hash.hex(), reason)
         self.mempool.remove(tx for tx, _ in built.rejected)

@@ -23,6 +23,7 @@ from porchain.genesis import Genesis
 from porchain.net.memory import MemoryNetwork
 from porchain.net.service import NetConfig
 from porchain.node import Node, NodeConfig
+from porchain.plugins import NodePlugin
 from tests.factories import GENESIS_TIME_MS, key, make_genesis, new_chain
 
 PRODUCER_KEYS = tuple(key(100 + i) for i in range(8))
@@ -51,15 +52,17 @@ class Sim:
         *,
         bootnodes: tuple[str, ...] | None = None,
         behaviour: Behaviour | None = None,
+        plugins: list[NodePlugin] | None = None,
     ) -> Node:
         """Start node `index` (its key is PRODUCER_KEYS[index]) on a fresh database, honest
-        unless `behaviour` says otherwise."""
+        unless `behaviour` says otherwise, with the installed node plugins unless `plugins`
+        ([]: none)."""
         boot = (
             bootnodes
             if bootnodes is not None
             else tuple(address(i) for i in range(len(self.nodes)) if i != index)
         )
-        node, scope = await self._launch(index, boot, behaviour or Behaviour())
+        node, scope = await self._launch(index, boot, behaviour or Behaviour(), plugins)
         self.nodes.append(node)
         self.scopes.append(scope)
         return node
@@ -74,7 +77,11 @@ class Sim:
         return self.nodes[index]
 
     async def _launch(
-        self, index: int, boot: tuple[str, ...], behaviour: Behaviour
+        self,
+        index: int,
+        boot: tuple[str, ...],
+        behaviour: Behaviour,
+        plugins: list[NodePlugin] | None = None,
     ) -> tuple[Node, trio.CancelScope]:
         chain = new_chain(self.genesis, rules=default_rules())
         clock = SlotClock(GENESIS_TIME_MS, self.genesis.params.slot_ms, offset_ms=GENESIS_TIME_MS)
@@ -86,6 +93,7 @@ class Sim:
             transport=self.network.transport(address(index)),
             node_key=PrivateKey(PRODUCER_KEYS[index].secret[::-1]),
             net=NetConfig(listen=address(index), bootnodes=boot, dial_interval=0.5),
+            plugins=plugins,
         )
         # Seeded salts: every mix, and with it every schedule, is the same on every run.
         node.beacon_duty = BeaconDuty(

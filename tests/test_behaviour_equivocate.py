@@ -172,9 +172,10 @@ async def test_honest_nodes_see_and_keep_both_headers_of_an_equivocation(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="porchain.equivocations")
     async with simulation(network_genesis(4)) as sim:
-        for i in range(3):
-            await sim.start_node(i)
-        await sim.start_node(3, behaviour=make_behaviour("equivocate", ["from_slot=10"]))
+        for i in range(3):  # the store alone: no whistleblower, so nobody is slashed
+            await sim.start_node(i, plugins=[])
+        behaviour = make_behaviour("equivocate", ["from_slot=10"])
+        await sim.start_node(3, behaviour=behaviour, plugins=[])
         honest = sim.nodes[:3]
         await trio.sleep(120 * SLOT_SECONDS)
         with trio.fail_after(20 * SLOT_SECONDS):  # the last pair reaches everyone

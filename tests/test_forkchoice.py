@@ -76,13 +76,21 @@ def chains(count: int, rules: Rules | None = None) -> list[Chain]:
 
 
 def grow(
-    chain: Chain, producer: PrivateKey, txs: Sequence[Transaction] = (), *, above: bytes = b""
+    chain: Chain,
+    producer: PrivateKey,
+    txs: Sequence[Transaction] = (),
+    *,
+    above: bytes = b"",
+    below: bytes = b"\xff" * 33,
 ) -> Block:
-    """Build `producer`'s next block on the head (its hash above `above`) and import it."""
+    """Build `producer`'s next block on the head (its hash between `above` and `below`, by
+    its extra data) and import it."""
     for n in range(256):
         block = build_on_head(chain, txs, keys=[producer], extra=bytes([n] if n else [])).block
-        if block.hash > above:
+        if above < block.hash < below:
             break
+    else:
+        raise AssertionError("no extra data gives a hash in that range")
     assert len(block.transactions) == len(txs)
     assert chain.import_block(block).status == "head"
     return block
@@ -152,7 +160,7 @@ def test_reorg_back_replays_the_stored_blocks_of_the_old_branch() -> None:
     a1 = grow(ours, P0, [transfer(ALICE, BOB.address, 5, nonce=0)])
     a_only.import_block(a1)
     b1 = grow(b_only, P1, above=a1.hash)
-    b2 = grow(b_only, P1)
+    b2 = grow(b_only, P1, below=b"\x80")  # so that a2 can lose the tie to it
     ours.import_block(b1)
     assert ours.import_block(b2).status == "reorg"
 

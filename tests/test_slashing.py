@@ -142,3 +142,15 @@ def test_a_genesis_whose_jurors_outearn_the_flag_stake_is_refused(preset: str) -
     too_much = params.flag_stake // params.jury_size + 1
     with pytest.raises(InvalidGenesis, match=r"^bad WSC #0: flag_stake \(\d+\) must be at least"):
         make_genesis(preset=preset, wsc={"juror_reward": too_much})
+
+
+def test_a_pool_whose_winning_stakes_were_slashed_away_resolves() -> None:
+    """The only FOR stake slashed to nothing: the pool is won by a stake of 0, shares nothing
+    (found by the property test above: a division by zero in resolve_pool)."""
+    state = make_state(free=0, encumbered=1, pending=[])
+    pool = open_rep_pool(state, [(OFFENDER, FOR, 1, False)])
+    LEDGERS[REP].burn_from_pool(state, slash_rep(state, OFFENDER, PPM))
+    resolve_pool(state, pool, number=10)
+    assert pool.stakes[0].amount == pool.stakes[0].reward == 0
+    assert state.supply.rep_pooled == 0
+    assert state.account(OFFENDER).rep_weight == 0

@@ -17,6 +17,8 @@ from porchain.cli.common import (
 )
 from porchain.cli.genesis import resolve_account
 from porchain.consensus.pools import STATUS_NAMES
+from porchain.rpc.client import RemoteError, RPCClient
+from porchain.rpc.errors import METHOD_NOT_FOUND
 from porchain.rpc.format import hex0x
 from porchain.units import format_amount
 
@@ -169,9 +171,12 @@ def chain_account(
 ) -> None:
     """Balances and REP of ACCOUNT (an address or a key name)."""
     address = resolve_account(home(ctx), account)
-    data = rpc_client(ctx, rpc_url).call("por_getAccount", hex0x(address), block)
+    client = rpc_client(ctx, rpc_url)
+    data = client.call("por_getAccount", hex0x(address), block)
+    data["slashes"] = slashes_of(client, address)
 
     def render(d: dict[str, Any]) -> None:
+        slashed = d["slashes"]
         fields(
             [
                 ("address", d["address"]),
@@ -185,10 +190,26 @@ def chain_account(
                 ("REP pending", amount(d["rep_pending"], "REP")),
                 ("REP staked", amount(d["rep_staked"], "REP")),
                 ("gREP", amount(d["grep"], "gREP")),
+                *(
+                    [("slashed", f"{slashed['count']}x, {amount(slashed['total'], 'REP')}")]
+                    if slashed is not None
+                    else []
+                ),
             ]
         )
 
     emit(output, data, render)
+
+
+def slashes_of(client: RPCClient, address: bytes) -> dict[str, Any] | None:
+    """The account's slashes (`jud_getSlashes`: count, total, the latest) at the head, or None
+    from a node without judicial governance."""
+    try:
+        return client.call("jud_getSlashes", hex0x(address))
+    except RemoteError as exc:
+        if exc.code != METHOD_NOT_FOUND:
+            raise
+        return None
 
 
 @chain.command("tx")

@@ -188,6 +188,7 @@ def _report_producers(report: dict[str, Any]) -> Table:
         "against cast",
         "against recv",
         "missed",
+        "slashed",
     ]
     for column in columns:
         table.add_column(column, justify="left" if column == "producer" else "right")
@@ -206,6 +207,7 @@ def _report_producers(report: dict[str, Any]) -> Table:
             str(p["against_cast"]),
             str(p["against_received"]),
             str(p["missed_slots"]),
+            _cell(p.get("slashed")),
         )
     return table
 

@@ -62,6 +62,10 @@ class Module:
     def handlers(self) -> Iterable[TxHandler[Any]]:
         return ()
 
+    def attach(self, rules: Rules) -> None:
+        """Called once by the rule set the module joins: a module whose rules re-run blocks
+        (judicial evidence of an invalid block) keeps it."""
+
     def start_block(self, state: State, number: int) -> None:
         """Run before block `number`'s header is checked: changes due at that height."""
 
@@ -93,6 +97,7 @@ class Rules:
         self.modules = tuple(modules)
         self._handlers: dict[int, TxHandler[Any]] = {}
         for module in self.modules:
+            module.attach(self)
             for handler in module.handlers():
                 if handler.kind in self._handlers:
                     raise ValueError(f"two modules handle {kind_name(handler.kind)}")

@@ -180,3 +180,6 @@ def post_state_key(post_id: bytes) -> bytes:
 
 def slash_history_state_key(address: bytes) -> bytes:
     return b"jud/slashes/" + address
+
+
+PUNISHED_OFFENCES_STATE_KEY = b"jud/offences"  # offences evidence punished, within the window

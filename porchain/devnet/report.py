@@ -21,7 +21,9 @@ The JSON (`-o json`), amounts as decimal strings of REP (as manifests write them
   `blocks_rejected`, `blocks_open`, `blocks_no_quorum` (their block pools' outcomes),
   `against_cast` (AGAINST stakes it put in other producers' block pools), `against_received`
   (AGAINST stakes in its blocks' pools), `missed_slots` (slots it was scheduled in with no
-  canonical block; a gap of more than an epoch is an outage, not counted)
+  canonical block; a gap of more than an epoch is an outage, not counted), `slashed` (REP
+  judicial governance slashed it by blocks of the window, from the latest slashes its
+  `jud_getSlashes` keeps; None from nodes without judicial governance), `slashes` (how many)
 - `missed_unknown`: blocks whose missed slots the source could not compute (past state gone)
 - `censored`: one per transaction some node judged censored: `hash`, `from`, `kind`,
   `first_seen_ms` (the earliest first-seen time any verdict gives), `judged_by` (nodes),
@@ -41,6 +43,7 @@ from porchain.devnet.identity import ask
 from porchain.devnet.layout import Devnet
 from porchain.devnet.processes import DOWN, PAUSED, RUNNING, ProcState
 from porchain.rpc.client import RemoteError, RPCClient, RPCClientError
+from porchain.rpc.errors import METHOD_NOT_FOUND
 from porchain.units import format_amount
 
 RPC_TIMEOUT_SECONDS = 10.0
@@ -64,6 +67,8 @@ class ProducerStats:
     against_cast: int = 0
     against_received: int = 0
     missed_slots: int = 0
+    slashed: int | None = None
+    slashes: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         change = None if self.rep_now is None else self.rep_now - self.rep_start
@@ -80,6 +85,8 @@ class ProducerStats:
             "against_cast": self.against_cast,
             "against_received": self.against_received,
             "missed_slots": self.missed_slots,
+            "slashed": None if self.slashed is None else format_amount(self.slashed),
+            "slashes": self.slashes,
         }
 
 
@@ -119,6 +126,7 @@ def collect_report(
     unknown = _count_blocks_and_misses(records, by_address)
     _count_pools(source, first, by_address)
     _sample_rep(source, producers, first, head)
+    _count_slashes(source, producers, first)
     verdicts = {row["name"]: _verdicts(devnet, row["name"], first, timeout) for row in answering}
     censored = _censored(source, verdicts, records)
     return {
@@ -241,6 +249,20 @@ def _sample_rep(client: RPCClient, producers: list[ProducerStats], first: int, h
             producer.rep_series.append((number, sum(int(account[f]) for f in REP_FIELDS)))
         if producer.rep_series and producer.rep_series[-1][0] == head:
             producer.rep_now = producer.rep_series[-1][1]
+
+
+def _count_slashes(client: RPCClient, producers: list[ProducerStats], first: int) -> None:
+    """REP slashed by blocks of the window (judicial.slashes keeps each account's latest)."""
+    for producer in producers:
+        try:
+            history = client.call("jud_getSlashes", producer.address)
+        except RemoteError as exc:
+            if exc.code == METHOD_NOT_FOUND:
+                return  # a chain without judicial governance
+            raise
+        in_window = [s for s in history["recent"] if s["block"] >= first]
+        producer.slashed = sum(int(s["amount"]) for s in in_window)
+        producer.slashes = len(in_window)
 
 
 def _verdicts(devnet: Devnet, name: str, first: int, timeout: float) -> list[dict[str, Any]]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from porchain.db import schema
-from porchain.errors import PorchainError
-from porchain.state.state import Readable, State
+from porchain.errors import DatabaseError, PorchainError
+from porchain.state.lthash import LtHash
+from porchain.state.state import JournalEntry, Readable, State, decode_journal, load_lthash
 
 if TYPE_CHECKING:
     from porchain.chain import Chain
@@ -43,16 +44,47 @@ def state_at(chain: Chain, number: int) -> State:
 
 def past_reader(chain: Chain, number: int) -> Readable:
     """The database as it read after canonical block `number`."""
-    head = chain.head.number
+    return past_view(chain.db, number, PAST_STATE_BLOCKS)
+
+
+def past_view(reader: Readable, number: int, max_blocks: int, *, root: bool = False) -> Readable:
+    """`reader` (a database, a write batch, or itself a past view) as it read after canonical
+    block `number`, reading the journals of at most `max_blocks` blocks, from `reader`'s own
+    block down. With `root`, the view's lattice hash is block `number`'s too, so a state on it
+    computes state roots (re-running a block on it, as evidence of an invalid block does)."""
+    head = State(reader).chain.number
     if number > head:
         raise StateUnavailable(f"block #{number} is not on the chain yet (head #{head})")
-    if head - number > PAST_STATE_BLOCKS:
+    if head - number > max_blocks:
         raise StateUnavailable(
             f"the state of block #{number} is {head - number} blocks old; this node serves "
-            f"the state of the last {PAST_STATE_BLOCKS} blocks"
+            f"the state of the last {max_blocks} blocks"
         )
     old: dict[bytes, bytes | None] = {}
     for n in range(head, number, -1):  # newest first: an older block's old value wins
-        for key, value in chain.journal(n):
+        for key, value in _journal(reader, n):
             old[schema.state_db_key(key)] = value
-    return _Before(chain.db, old)
+    if root:
+        old[schema.LTHASH_KEY] = _lthash_before(reader, old).to_bytes()
+    return _Before(reader, old)
+
+
+def _journal(reader: Readable, number: int) -> list[JournalEntry]:
+    block_hash = reader.get(schema.canonical_key(number))
+    raw = None if block_hash is None else reader.get(schema.journal_key(block_hash))
+    if raw is None:
+        raise DatabaseError(f"the journal of canonical block #{number} is missing")
+    return decode_journal(raw)
+
+
+def _lthash_before(reader: Readable, old: dict[bytes, bytes | None]) -> LtHash:
+    """The lattice hash of `reader`'s state with the entries of `old` set back to their values
+    then."""
+    skip = len(schema.STATE_PREFIX)
+    lthash = load_lthash(reader)
+    current = {key: reader.get(key) for key in old}
+    lthash.update(
+        added=[(key[skip:], value) for key, value in old.items() if value is not None],
+        removed=[(key[skip:], value) for key, value in current.items() if value is not None],
+    )
+    return lthash

@@ -76,6 +76,12 @@ class State:
             self.get(key, type(obj))
         self._entries[key] = (self._entries[key][0], obj)
 
+    @property
+    def reader(self) -> Readable:
+        """What the state reads through: the database (or batch, or past view) at the last
+        committed block, without this block's changes."""
+        return self._db
+
     def account(self, address: bytes) -> Account:
         return self.get(schema.account_state_key(address), Account)
 
