@@ -180,3 +180,29 @@ def post_state_key(post_id: bytes) -> bytes:
 
 def slash_history_state_key(address: bytes) -> bytes:
     return b"jud/slashes/" + address
+
+
+COURT_STATE_KEY = b"jud/court"  # open cases, protections, the next case id
+
+
+def case_state_key(case_id: int) -> bytes:
+    return b"jud/case/" + case_id.to_bytes(8, "big")
+
+
+def accusable_block_state_key(number: int) -> bytes:
+    """A recent canonical block: its hash and producer, while it can be accused."""
+    return b"jud/blk/" + number.to_bytes(8, "big")
+
+
+def accusable_hash_state_key(block_hash: bytes) -> bytes:
+    """The number of a recent canonical block, by its hash."""
+    return b"jud/blkh/" + block_hash
+
+
+# -- judicial governance (node-local database keys) ----------------------------------------------
+
+
+def jury_ballot_key(case_id: int, juror: bytes) -> bytes:
+    """A juror's vote and salt, chosen when it commits and needed when it reveals
+    (judicial.jurors): kept durably so a restart between the two does not lose it."""
+    return VERSION_PREFIX + b"ballot/" + case_id.to_bytes(8, "big") + juror
