@@ -202,7 +202,15 @@ def accusable_hash_state_key(block_hash: bytes) -> bytes:
 # -- judicial governance (node-local database keys) ----------------------------------------------
 
 
+JURY_BALLOT_PREFIX = VERSION_PREFIX + b"ballot/"
+
+
 def jury_ballot_key(case_id: int, juror: bytes) -> bytes:
     """A juror's vote and salt, chosen when it commits and needed when it reveals
     (judicial.jurors): kept durably so a restart between the two does not lose it."""
-    return VERSION_PREFIX + b"ballot/" + case_id.to_bytes(8, "big") + juror
+    return JURY_BALLOT_PREFIX + case_id.to_bytes(8, "big") + juror
+
+
+def split_jury_ballot_key(key: bytes) -> tuple[int, bytes]:
+    rest = key[len(JURY_BALLOT_PREFIX) :]
+    return int.from_bytes(rest[:8], "big"), rest[8:]
