@@ -52,6 +52,7 @@ class Juror(Record):
     rep: int = 0  # the REP it owned at the draw
     weight: int = 0  # its vote's weight: `rep`, the largest capped at the sum of the others
     commitment: bytes = b""  # dropped when the case closes
+    committed: int = 0  # 1 once its JURY_COMMIT was applied (kept when the case closes)
     vote: int = NO_VOTE  # revealed vote
     payout: int = 0  # REP it was paid
     penalty: int = 0  # REP it lost for not revealing

@@ -10,3 +10,10 @@ import click
 @click.group()
 def jud() -> None:
     """Judicial governance: slashing evidence, accusations, juries and their verdicts."""
+
+
+from judicial.cli_court import accuse, case, cases  # noqa: E402 -- the court's commands
+
+jud.add_command(accuse)
+jud.add_command(cases)
+jud.add_command(case)

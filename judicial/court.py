@@ -221,7 +221,7 @@ class JuryCommitHandler(TxHandler[JuryCommitment]):
     ) -> None:
         juror = c.juror_of(c.case(state, payload.case_id), tx.sender)
         assert juror is not None
-        juror.commitment = payload.commitment
+        juror.commitment, juror.committed = payload.commitment, 1
 
     def describe(self, payload: JuryCommitment) -> dict[str, Any]:
         return {"case_id": payload.case_id, "commitment": "0x" + payload.commitment.hex()}
