@@ -183,8 +183,8 @@ def resolve_pool(state: State, pool: Pool, number: int) -> None:
     winners = [s for s in pool.stakes if s.side == winning_side]
     winning_stake = sum(s.amount for s in winners)
     paid = 0
-    for stake in winners:
-        stake.reward = pot * stake.amount // winning_stake
+    for stake in winners:  # stakes slashed to nothing win nothing: then the pot burns
+        stake.reward = pot * stake.amount // winning_stake if winning_stake else 0
         ledger.pay_from_pool(state, stake.voter, stake.reward)
         paid += stake.reward
     ledger.burn_from_pool(state, pot - paid)
