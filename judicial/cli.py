@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import click
 
+from judicial.cli_court import accuse, case, cases
 from judicial.cli_evidence import evidence, slashes
 
 
@@ -14,6 +15,5 @@ def jud() -> None:
     """Judicial governance: slashing evidence, accusations, juries and their verdicts."""
 
 
-# objective evidence (judicial.cli_evidence)
-jud.add_command(evidence)
-jud.add_command(slashes)
+for command in (evidence, slashes, accuse, cases, case):
+    jud.add_command(command)

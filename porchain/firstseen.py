@@ -29,9 +29,12 @@ def first_seen_retention_ms(params: WSCParams) -> int:
     """How long a record outlives its transaction's last pending moment: as long as a rule may
     still judge a block whose slot began while the transaction was pending. The node votes on a
     block at most `block_pool_duration` slots old (`Node._recent`; its own in its own slot), by
-    what it had seen `censor_grace_ms` before that slot began. (Juries will add their accuse
-    window and phases here.)"""
-    return (params.block_pool_duration + 1) * params.slot_ms + params.censor_grace_ms
+    what it had seen `censor_grace_ms` before that slot began; a juror judges a block up to
+    `accuse_window + review_blocks + commit_blocks` blocks old (each block takes a slot at
+    least; its verdict on the block, kept longer, is what it judges by first)."""
+    jury_blocks = params.accuse_window + params.review_blocks + params.commit_blocks
+    blocks = max(params.block_pool_duration, jury_blocks) + 1
+    return blocks * params.slot_ms + params.censor_grace_ms
 
 
 def _encode(first_seen_ms: int, kept_from_ms: int) -> bytes:

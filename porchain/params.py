@@ -101,6 +101,8 @@ class WSCParams:
     juror_reward: int = _int(0)  # REP to each juror on the winning side
     juror_absent_penalty: int = _int(0)  # REP a drawn juror loses for not revealing
     protection_blocks: int = _int(0, 1_000_000)  # no new accusation of one found not guilty
+    max_open_cases: int = _int(1, 1024)  # accusations being judged at once (bounded state)
+    max_accused_txs: int = _int(1, 64)  # transaction hashes one ACCUSE may name
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], *, base: WSCParams | None = None) -> WSCParams:
@@ -146,6 +148,12 @@ class WSCParams:
             raise InvalidParameters(
                 f"flag_stake ({self.flag_stake}) must be at least jury_size * juror_reward"
                 f" ({self.jury_size} * {self.juror_reward}): a false accusation pays its jurors"
+            )
+        if self.review_blocks < 2 * self.epoch_slots:
+            raise InvalidParameters(
+                f"review_blocks ({self.review_blocks}) must be at least 2 * epoch_slots"
+                f" ({2 * self.epoch_slots}): the jury is drawn from a mix fixed after the epoch"
+                " that follows the accusation's, which nobody knows when filing"
             )
         self.check_governance_recoverable()
 

@@ -30,7 +30,9 @@ WITHHELD = re.compile(r"withheld reveal epoch=(\d+) slots_revealing=(\d+) slots_
 
 def beacon_genesis() -> Genesis:
     alloc = {k: {"balance": "1000", "rep_encumbered": "1000"} for k in PRODUCER_KEYS[:4]}
-    return make_genesis(alloc, preset="minimal", wsc={"epoch_slots": EPOCH_SLOTS})
+    return make_genesis(
+        alloc, preset="minimal", wsc={"epoch_slots": EPOCH_SLOTS, "review_blocks": 2 * EPOCH_SLOTS}
+    )
 
 
 @dataclass

@@ -34,6 +34,7 @@ from tests.test_rpc import Client
 REPO = Path(__file__).resolve().parents[1]
 MANIFESTS = sorted([*(REPO / "devnet").glob("*.toml"), *(REPO / "devnet/attacks").glob("*.toml")])
 ATTACK_SCENARIOS = {
+    "censor-jury",
     "censor-rival-votes",
     "censor-sender",
     "lazy-voter",

@@ -183,3 +183,35 @@ def slash_history_state_key(address: bytes) -> bytes:
 
 
 PUNISHED_OFFENCES_STATE_KEY = b"jud/offences"  # offences evidence punished, within the window
+COURT_STATE_KEY = b"jud/court"  # open cases, protections, the next case id
+
+
+def case_state_key(case_id: int) -> bytes:
+    return b"jud/case/" + case_id.to_bytes(8, "big")
+
+
+def accusable_block_state_key(number: int) -> bytes:
+    """A recent canonical block: its hash and producer, while it can be accused."""
+    return b"jud/blk/" + number.to_bytes(8, "big")
+
+
+def accusable_hash_state_key(block_hash: bytes) -> bytes:
+    """The number of a recent canonical block, by its hash."""
+    return b"jud/blkh/" + block_hash
+
+
+# -- judicial governance (node-local database keys) ----------------------------------------------
+
+
+JURY_BALLOT_PREFIX = VERSION_PREFIX + b"ballot/"
+
+
+def jury_ballot_key(case_id: int, juror: bytes) -> bytes:
+    """A juror's vote and salt, chosen when it commits and needed when it reveals
+    (judicial.jurors): kept durably so a restart between the two does not lose it."""
+    return JURY_BALLOT_PREFIX + case_id.to_bytes(8, "big") + juror
+
+
+def split_jury_ballot_key(key: bytes) -> tuple[int, bytes]:
+    rest = key[len(JURY_BALLOT_PREFIX) :]
+    return int.from_bytes(rest[:8], "big"), rest[8:]
