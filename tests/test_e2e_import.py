@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from porchain.chain import Chain
+from porchain.composition import default_rules
 from porchain.crypto.keystore import Keystore
 from porchain.history import export_blocks
 from tests.factories import KEYS, PRODUCER, extend, make_genesis, new_chain, transfer
@@ -40,7 +41,7 @@ def build_history(chain: Chain) -> None:
 
 
 def test_sigkill_during_import_then_resume(tmp_path: Path) -> None:
-    source = new_chain()
+    source = new_chain(rules=default_rules())  # the rules `porchain db import` runs
     build_history(source)
     history = tmp_path / "history.bin"
     with history.open("wb") as out:
