@@ -19,3 +19,10 @@ def genesis() -> Genesis:
 def chain(genesis: Genesis) -> Chain:
     """A fresh in-memory chain at its genesis block."""
     return new_chain(genesis)
+
+
+@pytest.fixture
+def quiet_cli_logging(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI points the root logger at its (short-lived) stderr; keep in-process nodes' logs
+    off it. Modules that run the CLI next to a node use it with `pytest.mark.usefixtures`."""
+    monkeypatch.setattr("porchain.cli.main.configure_logging", lambda verbosity: None)

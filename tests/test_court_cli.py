@@ -22,10 +22,7 @@ from porchain.rpc import errors
 from tests.test_court import ACCUSER, PARAMS, Court, accused_block
 from tests.test_rpc import Client
 
-
-@pytest.fixture(autouse=True)
-def quiet_logging(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("porchain.cli.main.configure_logging", lambda verbosity: None)
+pytestmark = pytest.mark.usefixtures("quiet_cli_logging")
 
 
 @pytest.fixture

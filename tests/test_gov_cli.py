@@ -33,10 +33,7 @@ POST_A = "0x" + "a1" * 32
 POST_B = "0x" + "b2" * 32
 
 
-@pytest.fixture(autouse=True)
-def quiet_logging(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI points the root logger at its (short-lived) stderr; keep the node's logs off it."""
-    monkeypatch.setattr("porchain.cli.main.configure_logging", lambda verbosity: None)
+pytestmark = pytest.mark.usefixtures("quiet_cli_logging")
 
 
 @pytest.fixture

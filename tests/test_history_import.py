@@ -18,11 +18,7 @@ from porchain.history import MAGIC
 from porchain.types.blocks import Block
 from tests.factories import PRODUCER, build_on_head, extend, make_genesis, new_chain, resign
 
-
-@pytest.fixture(autouse=True)
-def quiet_logging(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI points the root logger at its (short-lived) stderr; keep other logs off it."""
-    monkeypatch.setattr("porchain.cli.main.configure_logging", lambda verbosity: None)
+pytestmark = pytest.mark.usefixtures("quiet_cli_logging")
 
 
 FUTURE_SLOT = 10**12  # with 100 ms slots, some 3,000 years after the genesis
