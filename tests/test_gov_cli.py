@@ -567,6 +567,14 @@ async def test_query_errors_are_one_line(home: Path, node: Node) -> None:
     bad.write_text(json.dumps({"title": "T", "citations": [{"post": unknown, "weight": 1}]}))
     error = one_error_line(await gov(home, node, "dry-run", str(bad), "--from", "alice"))
     assert "transaction rejected: cites a post that does not exist" in error
+    jurors_paid_too_much = {
+        "kind": "proposal",
+        "title": "T",
+        "wsc_params": {"juror_reward": 10**12},
+    }
+    bad.write_text(json.dumps(jurors_paid_too_much))
+    error = one_error_line(await gov(home, node, "dry-run", str(bad), "--from", "alice"))
+    assert "invalid WSC parameters: flag_stake" in error and "jury_size * juror_reward" in error
     prefix = one_error_line(
         await gov(home, node, "cite", "0xcdcdcdcd:5%", "--title", "x", "--from", "bob")
     )
