@@ -25,6 +25,7 @@ a block of a slashed proposer).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,7 @@ from porchain.types.records import Record
 from porchain.types.transactions import Transaction, TxKind
 
 EVIDENCE_KINDS = (EQUIVOCATION, INVALID_BLOCK)
+MAX_VALID_RERUNS = 1024  # blocks remembered valid on re-run, per node (`EvidenceHandler`)
 
 # -- state ------------------------------------------------------------------------------------
 
@@ -289,6 +291,12 @@ def check_invalid_on_parent(state: State, proof: Proof, rules: Rules) -> None:
         raise InvalidTransaction(
             f"the block is {block.size} bytes, over max_block_bytes ({params.max_block_bytes})"
         )
+    if state.reader.get(schema.canonical_key(block.number)) == block.hash:
+        # this chain imported it, so it is valid: refused before the costly re-run, which a
+        # sender could otherwise ask of every node with any recent block, for nothing
+        raise InvalidTransaction(
+            f"block 0x{block.hash.hex()} is canonical block #{block.number}: it proves nothing"
+        )
     number, parent_hash = proof.parent_number, block.header.parent_hash
     if state.reader.get(schema.canonical_key(number)) != parent_hash:
         raise InvalidTransaction(
@@ -310,9 +318,11 @@ def check_invalid_on_parent(state: State, proof: Proof, rules: Rules) -> None:
         return
     if root != block.header.state_root:
         return
-    raise InvalidTransaction(
-        f"block 0x{block.hash.hex()} is valid on its parent: it proves nothing"
-    )
+    raise ValidOnParent(f"block 0x{block.hash.hex()} is valid on its parent: it proves nothing")
+
+
+class ValidOnParent(InvalidTransaction):
+    """The re-run found the block valid."""
 
 
 def release_remaining(state: State, producer: bytes, slot: int) -> None:
@@ -350,6 +360,9 @@ class EvidenceHandler(TxHandler[Proof]):
 
     def __init__(self, rules: Rules | None = None) -> None:
         self.rules = rules  # the rule set an invalid block is re-run with (set on attach)
+        # (block hash, parent hash) pairs found valid on re-run: the result is a pure function
+        # of the two, so a block sent again as evidence, under any transaction, costs a lookup
+        self.valid_reruns: OrderedDict[tuple[bytes, bytes], None] = OrderedDict()
 
     def decode(self, payload: list) -> Proof:
         try:
@@ -372,7 +385,19 @@ class EvidenceHandler(TxHandler[Proof]):
         if payload.kind == INVALID_BLOCK:
             if self.rules is None:
                 raise InvalidTransaction("this node cannot re-run blocks (no rule set attached)")
-            check_invalid_on_parent(state, payload, self.rules)
+            assert payload.block is not None
+            rerun = (payload.block.hash, payload.block.header.parent_hash)
+            if rerun in self.valid_reruns:
+                raise InvalidTransaction(
+                    f"block 0x{rerun[0].hex()} is valid on its parent: it proves nothing"
+                )
+            try:
+                check_invalid_on_parent(state, payload, self.rules)
+            except ValidOnParent:
+                self.valid_reruns[rerun] = None
+                if len(self.valid_reruns) > MAX_VALID_RERUNS:
+                    self.valid_reruns.popitem(last=False)
+                raise
 
     def apply(self, state: State, tx: Transaction, payload: Proof, ctx: BlockContext) -> None:
         punish(state, tx, payload, ctx)

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from judicial import evidence
 from judicial.evidence import (
     EQUIVOCATION,
     EVIDENCE_KINDS,
@@ -308,15 +309,22 @@ def test_a_block_with_a_refused_transaction_is_provably_invalid() -> None:
     assert chain.state().account(producer.address).rep_weight == 0
 
 
-def test_a_valid_block_given_as_invalid_proves_nothing() -> None:
+def test_a_valid_block_given_as_invalid_proves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     chain = judicial_chain()
     good = build_on_head(chain, keys=PRODUCERS).block
     message = refusal(chain, evidence_tx(chain, Evidence.invalid_block(good, chain.head.number)))
     assert "is valid on its parent: it proves nothing" in message
+    monkeypatch.setattr(evidence, "process_block", no_re_run)  # from here on, no re-run
+    again = evidence_tx(chain, Evidence.invalid_block(good, chain.head.number), key=KEYS[4])
+    assert "is valid on its parent: it proves nothing" in refusal(chain, again)  # remembered
     chain.import_block(good)  # still valid, imported: and proves nothing later either
-    extend(chain, keys=PRODUCERS)
-    message = refusal(chain, evidence_tx(chain, Evidence.invalid_block(good, good.number - 1)))
-    assert "proves nothing" in message
+    later = extend(chain, keys=PRODUCERS)  # a canonical block never sent as evidence before
+    message = refusal(chain, evidence_tx(chain, Evidence.invalid_block(later, good.number)))
+    assert f"is canonical block #{later.number}: it proves nothing" in message
+
+
+def no_re_run(*args: object) -> None:
+    raise AssertionError("the block was re-run")
 
 
 def test_a_header_with_another_body_proves_nothing() -> None:
