@@ -62,6 +62,7 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 NODE_ACTIONS = ("kill", "pause", "resume", "restart", "disconnect")
 ACTIONS = (*NODE_ACTIONS, "partition", "heal", "behave")
 TOP_FIELDS = {"name", "preset", "chain_id", "wsc", "node", "accounts", "perturbation"}
+SIM_ONLY_FIELDS = {"network", "load"}  # simulator models (porchain.sim.scenario)
 NODE_FIELDS = {"name", "rep", "balance", "max_peers", "behaviour", "behaviour_args", "twin_of"}
 PERTURBATION_FIELDS = {
     "at_height",
@@ -230,6 +231,12 @@ def parse_manifest(data: Any, *, source: str) -> Manifest:
 
     if not isinstance(data, dict):
         raise fail("a manifest is a table of fields")
+    sim_only = sorted(SIM_ONLY_FIELDS & set(data))
+    if sim_only:
+        raise fail(
+            f"[{'], ['.join(sim_only)}] only the simulator can run (porchain sim run): a "
+            "devnet's nodes talk over real loopback sockets and it sends no load of its own"
+        )
     _refuse_unknown(data, TOP_FIELDS, "", fail)
     name = data.get("name", "devnet")
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
