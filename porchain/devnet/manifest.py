@@ -211,16 +211,21 @@ def default_manifest(nodes: int = DEFAULT_NODES, preset: str = "devnet") -> Mani
 
 
 def load_manifest(path: Path) -> Manifest:
+    return parse_manifest(read_toml(path, "manifest"), source=str(path))
+
+
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A manifest's (or scenario's) TOML, its name defaulting to the file's stem."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ManifestError(f"no manifest file at {path}") from None
+        raise ManifestError(f"no {what} file at {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"cannot read manifest {path}: {exc}") from None
+        raise ManifestError(f"cannot read {what} {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{path}: not valid TOML: {exc}") from None
     data.setdefault("name", Path(path).stem)
-    return parse_manifest(data, source=str(path))
+    return data
 
 
 def parse_manifest(data: Any, *, source: str) -> Manifest:

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from porchain.devnet.errors import ManifestError
-from porchain.devnet.manifest import SIM_ONLY_FIELDS, Manifest, parse_manifest
+from porchain.devnet.manifest import SIM_ONLY_FIELDS, Manifest, parse_manifest, read_toml
 from porchain.units import parse_amount
 
 SIM_ACTIONS = ("kill", "partition", "heal", "behave")
@@ -69,16 +68,7 @@ class Scenario:
 
 
 def load_scenario(path: Path) -> Scenario:
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ManifestError(f"no scenario file at {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"cannot read scenario {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ManifestError(f"{path}: not valid TOML: {exc}") from None
-    data.setdefault("name", Path(path).stem)
-    return parse_scenario(data, source=str(path))
+    return parse_scenario(read_toml(path, "scenario"), source=str(path))
 
 
 def parse_scenario(data: Any, *, source: str) -> Scenario:
