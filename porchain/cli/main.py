@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from porchain import __version__
-from porchain.cli import chain, db, devnet, genesis, keys, node, rep, tx
+from porchain.cli import chain, db, devnet, genesis, keys, node, rep, sim, tx
 from porchain.cli.common import DEFAULT_DATADIR, Home
 from porchain.errors import PorchainError, leaf_exceptions
 from porchain.logs import configure_logging
@@ -71,6 +71,7 @@ for group in (
     chain.chain,
     db.db,
     devnet.devnet,
+    sim.sim,
 ):
     cli.add_command(group)
 

@@ -62,6 +62,7 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 NODE_ACTIONS = ("kill", "pause", "resume", "restart", "disconnect")
 ACTIONS = (*NODE_ACTIONS, "partition", "heal", "behave")
 TOP_FIELDS = {"name", "preset", "chain_id", "wsc", "node", "accounts", "perturbation"}
+SIM_ONLY_FIELDS = {"network", "load"}  # simulator models (porchain.sim.scenario)
 NODE_FIELDS = {"name", "rep", "balance", "max_peers", "behaviour", "behaviour_args", "twin_of"}
 PERTURBATION_FIELDS = {
     "at_height",
@@ -210,16 +211,21 @@ def default_manifest(nodes: int = DEFAULT_NODES, preset: str = "devnet") -> Mani
 
 
 def load_manifest(path: Path) -> Manifest:
+    return parse_manifest(read_toml(path, "manifest"), source=str(path))
+
+
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A manifest's (or scenario's) TOML, its name defaulting to the file's stem."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ManifestError(f"no manifest file at {path}") from None
+        raise ManifestError(f"no {what} file at {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"cannot read manifest {path}: {exc}") from None
+        raise ManifestError(f"cannot read {what} {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{path}: not valid TOML: {exc}") from None
     data.setdefault("name", Path(path).stem)
-    return parse_manifest(data, source=str(path))
+    return data
 
 
 def parse_manifest(data: Any, *, source: str) -> Manifest:
@@ -230,6 +236,12 @@ def parse_manifest(data: Any, *, source: str) -> Manifest:
 
     if not isinstance(data, dict):
         raise fail("a manifest is a table of fields")
+    sim_only = sorted(SIM_ONLY_FIELDS & set(data))
+    if sim_only:
+        raise fail(
+            f"[{'], ['.join(sim_only)}] only the simulator can run (porchain sim run): a "
+            "devnet's nodes talk over real loopback sockets and it sends no load of its own"
+        )
     _refuse_unknown(data, TOP_FIELDS, "", fail)
     name = data.get("name", "devnet")
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):

@@ -1,16 +1,18 @@
 """An in-memory network with the `Transport` interface, for many nodes in one process.
 
-Frames are delivered after `latency` seconds of trio time (so with `trio.testing.MockClock` a
-simulated network costs no wall time), dropped with probability `loss` (seeded, reproducible),
-and never across a partition: connections between the sides go silent and new ones are refused,
-as a real network partition looks to TCP peers. Frames are limited as over TCP (the handshake's
+Frames are delivered after `latency` seconds of trio time, or what `link_latency(local,
+remote)` gives for the link when set (so with `trio.testing.MockClock` a simulated network costs
+no wall time; a frame never overtakes an earlier one on its connection, as over TCP), dropped
+with probability `loss` (seeded, reproducible), and never across a partition: connections
+between the sides go silent and new ones are refused, as a real network partition looks to TCP
+peers. Frames are limited as over TCP (the handshake's
 limit until `authenticated`); they are in memory already, so no receive budget applies.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import trio
 
@@ -36,8 +38,10 @@ class MemoryNetwork:
         loss: float = 0.0,
         seed: int = 0,
         max_frame_bytes: int = MAX_FRAME_BYTES,
+        link_latency: Callable[[str, str], float] | None = None,
     ) -> None:
         self.latency = latency
+        self.link_latency = link_latency
         self.loss = loss
         self.max_frame_bytes = max_frame_bytes
         self.random = random.Random(seed)
@@ -57,6 +61,10 @@ class MemoryNetwork:
 
     def reachable(self, a: str, b: str) -> bool:
         return self._side is None or self._side.get(a, -1) == self._side.get(b, -1)
+
+    def delay(self, a: str, b: str) -> float:
+        """Seconds a frame from `a` takes to reach `b`."""
+        return self.latency if self.link_latency is None else self.link_latency(a, b)
 
     def dropped(self, a: str, b: str) -> bool:
         return not self.reachable(a, b) or (self.loss > 0 and self.random.random() < self.loss)
@@ -83,7 +91,9 @@ class MemoryConnection(Connection):
             await trio.lowlevel.checkpoint()
             return
         try:
-            await self._outgoing.send((trio.current_time() + self.network.latency, frame))
+            await self._outgoing.send(
+                (trio.current_time() + self.network.delay(self.local, self.remote), frame)
+            )
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise ConnectionClosed("peer closed the connection") from None
 
