@@ -41,9 +41,17 @@ def jud(root: Path, *args: str) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
+def censored_in_the_eyes_of(rpc_url: str, number: int) -> set[str]:
+    """The transactions a node's own verdict on block `number` names as censored."""
+    verdict = RPCClient(rpc_url).call("por_getBlockVerdict", number)
+    return set() if verdict is None else {tx["hash"] for tx in verdict["censored"]}
+
+
 def censored_block(root: Path) -> tuple[int, list[str]] | None:
     """A block of node5's, below node1's head, that node1 judged censoring, and the
-    transactions it names that node1 saw well before the block's slot."""
+    transactions it names that node1 saw well before the block's slot and that every juror's
+    own verdict names too: a juror votes GUILTY only on what its own first-seen log shows, and
+    on a loaded machine gossip can reach one node too late for the rule."""
     current = nodes(root)
     rpc = RPCClient(current["node1"]["rpc"])
     head = rpc.call("por_blockNumber")
@@ -55,10 +63,12 @@ def censored_block(root: Path) -> tuple[int, list[str]] | None:
         verdict = rpc.call("por_getBlockVerdict", number)
         if verdict is None or verdict["verdict"] != "against":
             continue
+        jurors = [censored_in_the_eyes_of(current[f"node{i}"]["rpc"], number) for i in (2, 3, 4)]
         named = [
             tx["hash"]
             for tx in verdict["censored"]
             if tx["seen_before_slot_ms"] >= MIN_SEEN_BEFORE_SLOT_MS
+            and all(tx["hash"] in seen for seen in jurors)
         ]
         if named:
             return number, named[:4]
