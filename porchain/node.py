@@ -98,6 +98,7 @@ class Node:
         self.equivocations = EquivocationLog(chain.db)
         self.watermark = Watermark.of(chain.db) if isinstance(chain.db, LevelDB) else None
         self.beacon_duty = BeaconDuty(chain.db, key) if key is not None else None
+        self._advanced: tuple[tuple[bytes, int], State] | None = None  # (head, slot), state
         self.rpc_url: str | None = None
         self.new_head = trio.Event()
         self.network: NetworkService | None = None
@@ -113,7 +114,16 @@ class Node:
     def pending_state(self) -> State:
         """The head state as the next block will see it: transactions are checked on this."""
         slot = max(self.clock.current_slot(), self.chain.head.slot + 1)
-        return advance_to_slot(self.chain.state(), slot, self.chain.rules)
+        return self.advanced_state(slot)
+
+    def advanced_state(self, slot: int) -> State:
+        """A scratch head state advanced to `slot` (`advance_to_slot`). The advance (an epoch's
+        end, missed slots) is done once per head and slot, not for every transaction checked:
+        each caller gets a fork of it, free to change."""
+        key = (self.chain.head.hash, slot)
+        if self._advanced is None or self._advanced[0] != key:
+            self._advanced = key, advance_to_slot(self.chain.state(), slot, self.chain.rules)
+        return self._advanced[1].fork()
 
     # -- services ------------------------------------------------------------------------------
 
@@ -175,7 +185,7 @@ class Node:
         (which relays it), unless the behaviour publishes other blocks instead or as well."""
         assert self.key is not None
         rules = self.chain.rules
-        if scheduled_producer(self.chain.state(), slot, rules) != self.key.address:
+        if scheduled_producer(self.advanced_state(slot), slot, rules) != self.key.address:
             return None
         if not self.behaviour.produces(self, slot):
             return None

@@ -119,6 +119,22 @@ class DatabaseConformance:
         assert [k for k, _ in db.iterate()] == [b"", b"\x00", b"m", b"\xff"]
         assert [k for k, _ in db.iterate(reverse=True)] == [b"\xff", b"m", b"\x00", b""]
 
+    def test_snapshot_and_iterator_ignore_later_writes(self, db: Database) -> None:
+        for key in (b"a1", b"a2", b"a3"):
+            db.put(key, key)
+        snapshot = db.snapshot()
+        pending = db.iterate(b"a")
+        db.put(b"a0", b"new")
+        db.delete(b"a2")
+        with db.atomic_batch() as batch:
+            batch.put(b"a4", b"new")
+            batch.delete(b"a3")
+        assert [k for k, _ in pending] == [b"a1", b"a2", b"a3"]
+        assert [k for k, _ in snapshot.iterate(b"a", reverse=True)] == [b"a3", b"a2", b"a1"]
+        assert snapshot.get(b"a0") is None and snapshot.get(b"a2") == b"a2"
+        assert [k for k, _ in db.iterate(b"a")] == [b"a0", b"a1", b"a4"]
+        snapshot.close()
+
     def test_batch_commits_on_exit(self, db: Database) -> None:
         db.put(b"old", b"v")
         with db.atomic_batch() as batch:

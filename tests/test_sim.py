@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from porchain.cli.main import cli
 from porchain.devnet.errors import ManifestError
-from porchain.devnet.manifest import load_manifest
+from porchain.devnet.manifest import MAX_NODES, load_manifest, parse_manifest
 from porchain.sim.runner import link_latency, run_scenario
 from porchain.sim.scenario import load_scenario, parse_scenario
 from porchain.units import parse_amount
@@ -159,6 +159,13 @@ def test_a_devnet_refuses_the_simulator_models(tmp_path: Path) -> None:
 def test_the_simulator_refuses_what_it_cannot_run(extra: dict, message: str) -> None:
     with pytest.raises(ManifestError, match=message):
         parse_scenario(small(**extra), source="t")
+
+
+def test_a_scenario_may_have_more_nodes_than_a_devnet() -> None:
+    many = small(node=[{"name": f"n{i}", "rep": "1000"} for i in range(MAX_NODES + 1)])
+    assert len(parse_scenario(many, source="t").manifest.nodes) == MAX_NODES + 1
+    with pytest.raises(ManifestError, match=f"at most {MAX_NODES} nodes"):
+        parse_manifest(many, source="t")
 
 
 def test_sim_run_command_writes_the_files_and_json(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from porchain.errors import DatabaseError
 from porchain.genesis import Allocation, Genesis
 from porchain.params import WSCParams
 from porchain.state.lthash import LtHash
-from porchain.state.objects import Account, Supply
+from porchain.state.objects import Account, Pool, Stake, Supply
 from porchain.state.state import (
     State,
     decode_journal,
@@ -154,6 +154,41 @@ def test_corrupt_entry_is_a_database_error(db: Database) -> None:
     db.put(schema.state_db_key(schema.account_state_key(A)), b"\x01\x02")
     with pytest.raises(DatabaseError, match="corrupt state entry"):
         State(db).account(A)
+
+
+def test_reads_are_independent_copies_of_one_cached_decoding(db: Database) -> None:
+    first, second = State(db), State(db)
+    first.account(A).balance = 999
+    assert second.account(A).balance == 100  # the first view's change is its own
+    assert State(db).account(A) == Account(balance=100)
+
+
+def test_record_copy_copies_nested_lists() -> None:
+    pool = Pool(id=3, stakes=[Stake(voter=A, amount=5)])
+    twin = pool.copy()
+    twin.stakes[0].amount = 6
+    twin.stakes.append(Stake(voter=B))
+    assert pool == Pool(id=3, stakes=[Stake(voter=A, amount=5)])
+    assert twin.stakes[0].voter is pool.stakes[0].voter  # bytes are immutable: shared
+
+
+def test_a_fork_reads_its_parent_and_changes_apart(db: Database) -> None:
+    parent = State(db)
+    parent.account(A).balance = 1
+    parent.account(B).balance = 2
+    one, two = parent.fork(), parent.fork()
+    one.account(A).balance += 10
+    assert (one.account(A).balance, two.account(A).balance, parent.account(A).balance) == (
+        11,
+        1,
+        1,
+    )
+    assert one.account(C).balance == 300  # not read by the parent: from the database
+    assert two.root() == parent.root()  # changes the fork never read count too
+    assert sorted(two.changes()) == sorted(parent.changes())
+    root, _ = commit(one, db)
+    assert root == from_scratch_root(db)
+    assert State(db).account(B).balance == 2 and State(db).account(A).balance == 11
 
 
 # -- undo journal -------------------------------------------------------------------------------

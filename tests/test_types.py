@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from porchain.crypto.hashing import ZERO_HASH, keccak
-from porchain.crypto.keys import SECP256K1_N, recover_address
+from porchain.crypto.keys import SECP256K1_N, recover_address, recover_address_uncached
 from porchain.errors import DecodeError, InvalidBlock, InvalidSignature, InvalidTransaction
 from porchain.types.blocks import Block, Header, compute_tx_root
 from porchain.types.codec import encode_uint
-from porchain.types.transactions import Transaction, TxKind
+from porchain.types.transactions import CACHED_TX_BYTES, Transaction, TxKind
 from tests.factories import CHAIN_ID, KEYS, PRODUCER, transfer
 
 ALICE, BOB, CAROL = KEYS[1], KEYS[2], KEYS[3]
@@ -109,6 +109,36 @@ def test_high_s_signature_is_rejected() -> None:
     decoded = Transaction.decode(malleated)  # decoding itself does not check signatures
     with pytest.raises(InvalidTransaction, match=r"^bad signature: .*lower half"):
         _ = decoded.sender
+
+
+def test_a_signature_failing_again_after_a_good_one_still_fails() -> None:
+    """Recovery answers are cached; a refusal is not, and a refused pair stays refused."""
+    tx = transfer(ALICE, BOB.address, 2, nonce=0)
+    assert recover_address(tx.signing_hash, tx.signature) == ALICE.address
+    assert recover_address(tx.signing_hash, tx.signature) == ALICE.address
+    for _ in range(2):
+        with pytest.raises(InvalidSignature, match="lower half"):
+            recover_address(tx.signing_hash, high_s(tx.signature))
+    assert recover_address_uncached(tx.signing_hash, tx.signature) == ALICE.address
+
+
+def test_equal_bytes_decode_to_one_shared_transaction() -> None:
+    tx = transfer(ALICE, BOB.address, 3, nonce=0)
+    first = Transaction.decode(tx.encoded)
+    again = Transaction.decode(bytes(bytearray(tx.encoded)))  # equal bytes, another object
+    assert again is first and again.sender == ALICE.address
+    big = transfer(ALICE, BOB.address, 3, nonce=0, fee=1)
+    big_payload = [*big.payload, b"x" * CACHED_TX_BYTES]
+    large = Transaction(big.chain_id, 0, big.kind, big_payload, 1, big.signature).encoded
+    assert Transaction.decode(large) is not Transaction.decode(large)  # too large to keep
+    assert Transaction.decode(large) == Transaction.decode(large)
+
+
+def test_equal_bytes_decode_to_one_shared_block() -> None:
+    raw = sample_block(number=40).encode()
+    assert Block.decode(bytes(bytearray(raw))) is Block.decode(raw)
+    with pytest.raises(DecodeError, match="must be bytes"):
+        Block.decode(bytearray(raw))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

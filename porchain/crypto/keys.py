@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import coincurve
 
 from porchain.crypto.hashing import keccak
@@ -11,6 +13,7 @@ SIGNATURE_SIZE = 65
 ADDRESS_SIZE = 20
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _HALF_N = SECP256K1_N // 2
+RECOVERED_ADDRESSES = 8192  # (hash, signature) -> address pairs kept (about 1.5 MB)
 
 
 def public_key_to_address(public_key: coincurve.PublicKey) -> bytes:
@@ -61,7 +64,21 @@ def check_signature_form(signature: bytes) -> None:
 
 
 def recover_address(message_hash: bytes, signature: bytes) -> bytes:
-    """The address whose key made `signature` over `message_hash`; raises InvalidSignature."""
+    """The address whose key made `signature` over `message_hash`; raises InvalidSignature.
+
+    Recovery is a pure function and the dearest step of checking a transaction or a header,
+    which every node of an in-process network (and a node seeing a block again) repeats on the
+    same pair: the last RECOVERED_ADDRESSES answers are kept (failures are not)."""
+    return _recover_cached(bytes(message_hash), bytes(signature))
+
+
+@lru_cache(maxsize=RECOVERED_ADDRESSES)
+def _recover_cached(message_hash: bytes, signature: bytes) -> bytes:
+    return recover_address_uncached(message_hash, signature)
+
+
+def recover_address_uncached(message_hash: bytes, signature: bytes) -> bytes:
+    """`recover_address` without the cache: what one recovery costs (benchmarks)."""
     check_signature_form(signature)
     try:
         public_key = coincurve.PublicKey.from_signature_and_message(

@@ -21,6 +21,12 @@ def require_bytes(*items: object) -> None:
             raise TypeError(f"keys and values must be bytes, not {type(item).__name__}")
 
 
+def prefix_end(prefix: bytes) -> bytes | None:
+    """The smallest key above every key that starts with prefix; None if there is none."""
+    stem = prefix.rstrip(b"\xff")
+    return stem[:-1] + bytes([stem[-1] + 1]) if stem else None
+
+
 class WriteBatch(ABC):
     """Pending writes that become visible together when their `with` block ends."""
 

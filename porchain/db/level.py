@@ -22,7 +22,7 @@ from typing import Any
 
 import plyvel
 
-from porchain.db.abc import Database, ReadOnly, require_bytes
+from porchain.db.abc import Database, ReadOnly, prefix_end, require_bytes
 from porchain.errors import DatabaseError, DiskWriteError
 
 REMEDY = "run `porchain db repair`, or restore the data directory from a backup"
@@ -35,12 +35,6 @@ def _detail(exc: Exception) -> str:
     """plyvel puts the LevelDB status in args[0] as bytes."""
     arg = exc.args[0] if exc.args else exc
     return arg.decode(errors="replace") if isinstance(arg, bytes) else str(arg)
-
-
-def _prefix_end(prefix: bytes) -> bytes | None:
-    """The smallest key above every key that starts with prefix; None if there is none."""
-    stem = prefix.rstrip(b"\xff")
-    return stem[:-1] + bytes([stem[-1] + 1]) if stem else None
 
 
 def holds_leveldb_files(path: Path) -> bool:
@@ -178,7 +172,7 @@ def _iterate(
         return _checked(items, path)
     # plyvel 1.5's reverse iterator with a start bound (which prefix= sets) yields nothing
     # when the last key in range equals the start, so bound only the top and stop ourselves.
-    items = source.iterator(stop=_prefix_end(prefix), reverse=True, verify_checksums=True)
+    items = source.iterator(stop=prefix_end(prefix), reverse=True, verify_checksums=True)
     return _checked(takewhile(lambda item: item[0].startswith(prefix), items), path)
 
 

@@ -228,8 +228,9 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def parse_manifest(data: Any, *, source: str) -> Manifest:
-    """Check every field of a manifest; ManifestError names the first problem found."""
+def parse_manifest(data: Any, *, source: str, max_nodes: int = MAX_NODES) -> Manifest:
+    """Check every field of a manifest; ManifestError names the first problem found.
+    `max_nodes`: a devnet runs a process per node; the simulator allows more."""
 
     def fail(message: str) -> ManifestError:
         return ManifestError(f"{source}: {message}")
@@ -260,7 +261,7 @@ def parse_manifest(data: Any, *, source: str) -> Manifest:
     except InvalidParameters as exc:
         raise fail(f"[wsc]: {exc}") from None
     accounts = _parse_accounts(data.get("accounts"), fail)
-    nodes = _parse_nodes(data.get("node"), list(accounts), fail)
+    nodes = _parse_nodes(data.get("node"), list(accounts), max_nodes, fail)
     names = [node.name for node in nodes]
     referable = [*names, *accounts]  # what an address argument of a behaviour may name
     perturbations = data.get("perturbation", [])
@@ -280,11 +281,13 @@ def parse_manifest(data: Any, *, source: str) -> Manifest:
     )
 
 
-def _parse_nodes(entries: Any, accounts: list[str], fail: Any) -> tuple[NodeSpec, ...]:
+def _parse_nodes(
+    entries: Any, accounts: list[str], max_nodes: int, fail: Any
+) -> tuple[NodeSpec, ...]:
     if not isinstance(entries, list) or not entries:
         raise fail("a manifest needs at least one [[node]]")
-    if len(entries) > MAX_NODES:
-        raise fail(f"at most {MAX_NODES} nodes, got {len(entries)}")
+    if len(entries) > max_nodes:
+        raise fail(f"at most {max_nodes} nodes, got {len(entries)}")
     nodes: list[NodeSpec] = []
     for i, entry in enumerate(entries, 1):
         where = f"node {i}"

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import trio
 
@@ -43,30 +43,10 @@ class SimNetwork:
     nodes: list[Node] = field(default_factory=list)
     scopes: list[trio.CancelScope] = field(default_factory=list)
 
-    async def add_node(
-        self,
-        address: str,
-        key: PrivateKey,
-        *,
-        node_key: PrivateKey,
-        bootnodes: tuple[str, ...],
-        salts: Callable[[str], Salts],
-        behaviour: Behaviour | None = None,
-        plugins: list[NodePlugin] | None = None,
-        max_peers: int | None = None,
-    ) -> Node:
-        """Start a node producing with `key` on a fresh database; `salts(purpose)` gives its
-        salt source for "beacon" and for each plugin (by name) that draws salts."""
-        node, scope = await self.launch(
-            address,
-            key,
-            node_key=node_key,
-            bootnodes=bootnodes,
-            salts=salts,
-            behaviour=behaviour or Behaviour(),
-            plugins=plugins,
-            max_peers=max_peers,
-        )
+    async def add_node(self, address: str, key: PrivateKey, **options: Any) -> Node:
+        """Start a node producing with `key` on a fresh database and count it in `nodes`;
+        `options` as for `launch` (honest unless a `behaviour` is given)."""
+        node, scope = await self.launch(address, key, **options)
         self.nodes.append(node)
         self.scopes.append(scope)
         return node
@@ -79,11 +59,13 @@ class SimNetwork:
         node_key: PrivateKey,
         bootnodes: tuple[str, ...],
         salts: Callable[[str], Salts],
-        behaviour: Behaviour,
+        behaviour: Behaviour | None = None,
         plugins: list[NodePlugin] | None = None,
         max_peers: int | None = None,
     ) -> tuple[Node, trio.CancelScope]:
-        """A node started in the network's nursery, and the scope that stops it."""
+        """A node started in the network's nursery, and the scope that stops it;
+        `salts(purpose)` gives its salt source for "beacon" and for each plugin (by name) that
+        draws salts."""
         chain = Chain.initialize(MemoryDB(), self.genesis, default_rules())
         genesis_ms = self.genesis.genesis_time_ms
         clock = SlotClock(genesis_ms, self.genesis.params.slot_ms, offset_ms=genesis_ms)
@@ -94,7 +76,7 @@ class SimNetwork:
             chain,
             clock,
             key=key,
-            config=NodeConfig(rpc_port=None, behaviour=behaviour),
+            config=NodeConfig(rpc_port=None, behaviour=behaviour or Behaviour()),
             transport=self.network.transport(address),
             node_key=node_key,
             net=net,

@@ -38,6 +38,8 @@ from porchain.types.codec import decode_bytes, decode_list, rlp_decode, rlp_enco
 from porchain.types.records import Record
 
 T = TypeVar("T", bound=Record)
+DECODED_ENTRIES = 4096  # state entries kept decoded by their bytes, for every State in the
+CACHED_ENTRY_BYTES = 16 * 1024  # process; each at most this long (so at most 64 MiB)
 
 
 class Readable(Protocol):
@@ -50,11 +52,24 @@ Change = tuple[bytes, bytes | None, bytes | None]  # state key, old value, new v
 JournalEntry = tuple[bytes, bytes | None]  # state key, value before the block
 
 
+Entry = tuple[bytes | None, Record]  # the value in the database, the object read from it
+
+
 class State:
     def __init__(self, db: Readable, lthash: LtHash | None = None) -> None:
         self._db = db
         self._lthash = lthash  # loaded when first needed: reads never need it
-        self._entries: dict[bytes, tuple[bytes | None, Record]] = {}
+        self._entries: dict[bytes, Entry] = {}
+        self._base: dict[bytes, Entry] | None = None  # a forked state's entries, copied on read
+
+    def fork(self) -> State:
+        """A state that reads as this one does now, its changes included, and changes apart
+        from it: a state advanced through slots once can be handed out many times (a node
+        checks every transaction it receives on one). This state must not change after it
+        is forked: the fork copies its entries only when it reads them."""
+        fork = State(self._db, self._lthash)
+        fork._base = self._entries if self._base is None else {**self._base, **self._entries}
+        return fork
 
     # -- typed access ------------------------------------------------------------------------
 
@@ -62,13 +77,26 @@ class State:
         entry = self._entries.get(key)
         if entry is not None:
             return entry[1]  # type: ignore[return-value]
+        if self._base is not None and (entry := self._base.get(key)) is not None:
+            obj = entry[1].copy()
+            self._entries[key] = (entry[0], obj)
+            return obj  # type: ignore[return-value]
         raw = self._db.get(schema.state_db_key(key))
         try:
-            obj = cls.decode(raw) if raw is not None else cls()
+            obj = decode_entry(cls, raw) if raw is not None else cls()
         except DecodeError as exc:
             raise DatabaseError(f"corrupt state entry {key!r}: {exc}") from None
         self._entries[key] = (raw, obj)
         return obj
+
+    def _adopt_base(self) -> None:
+        """Copy the entries of the state this one was forked from that it has not read yet."""
+        if self._base is None:
+            return
+        for key, (raw, obj) in self._base.items():
+            if key not in self._entries:
+                self._entries[key] = (raw, obj.copy())
+        self._base = None
 
     def set(self, key: bytes, obj: Record) -> None:
         """Replace an entry's object (for values rebuilt rather than changed in place)."""
@@ -150,6 +178,7 @@ class State:
     # -- commitment --------------------------------------------------------------------------
 
     def changes(self) -> list[Change]:
+        self._adopt_base()
         out = []
         for key, (old, obj) in self._entries.items():
             new = None if obj.is_empty() else obj.encode()
@@ -184,6 +213,21 @@ class State:
         for key, _, new in changes:
             self._entries[key] = (new, self._entries[key][1])
         return lthash.root(), [(key, old) for key, old, _ in changes]
+
+
+def decode_entry(cls: type[T], raw: bytes) -> T:
+    """`cls.decode(raw)`, from a process-wide cache of decoded entries when `raw` is short:
+    every State is a fresh view that decodes what it reads, and the same entries are read by
+    many of them (and, in a simulation, by every node). The cache keeps pristine objects and
+    hands out copies, since rules change what they read in place."""
+    if len(raw) > CACHED_ENTRY_BYTES:
+        return cls.decode(raw)
+    return _decoded(cls, raw).copy()
+
+
+@lru_cache(maxsize=DECODED_ENTRIES)
+def _decoded(cls: type[T], raw: bytes) -> T:
+    return cls.decode(raw)
 
 
 @lru_cache(maxsize=16)

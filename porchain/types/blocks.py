@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from porchain.crypto.hashing import ZERO_HASH, keccak
 from porchain.crypto.keys import ADDRESS_SIZE, PrivateKey, recover_address
@@ -29,6 +30,8 @@ MAX_EXTRA_WIRE_BYTES = (
     1024  # the WSC's max_extra_bytes is checked by the rules; this bounds decoding
 )
 ZERO_ADDRESS = b"\x00" * ADDRESS_SIZE
+DECODED_BLOCKS = 256  # decoded blocks kept by their bytes,
+CACHED_BLOCK_BYTES = 64 * 1024  # each at most this long (so at most 16 MiB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,16 +137,27 @@ class Block:
 
     @classmethod
     def decode(cls, data: bytes) -> Block:
-        items = decode_list(rlp_decode(data, "block"), 2, "block")
-        header = Header.from_rlp(items[0])
-        body = decode_list(items[1], None, "block body")
-        transactions = tuple(
-            Transaction.decode(decode_bytes(raw, "transaction", len(data))) for raw in body
-        )
-        return cls(header, transactions, [bytes(data)])
+        """The block `data` encodes. Equal bytes give the same (frozen) object: a block reaches
+        a node from every peer that relays it, and every node of a simulation decodes it."""
+        if not isinstance(data, bytes) or len(data) > CACHED_BLOCK_BYTES:
+            return _decode_block(data)
+        return _decode_block_cached(data)
 
     def __repr__(self) -> str:
         return f"<Block #{self.number} {self.hash.hex()[:8]}.. txs={len(self.transactions)}>"
+
+
+def _decode_block(data: bytes) -> Block:
+    items = decode_list(rlp_decode(data, "block"), 2, "block")
+    header = Header.from_rlp(items[0])
+    body = decode_list(items[1], None, "block body")
+    transactions = tuple(
+        Transaction.decode(decode_bytes(raw, "transaction", len(data))) for raw in body
+    )
+    return Block(header, transactions, [bytes(data)])
+
+
+_decode_block_cached = lru_cache(maxsize=DECODED_BLOCKS)(_decode_block)
 
 
 def compute_tx_root(transactions: Sequence[Transaction]) -> bytes:

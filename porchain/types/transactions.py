@@ -8,6 +8,7 @@ whose shape depends on the kind; the module that handles the kind decodes it.
 from __future__ import annotations
 
 from enum import IntEnum
+from functools import lru_cache
 
 from porchain.crypto.hashing import keccak
 from porchain.crypto.keys import PrivateKey, recover_address
@@ -25,6 +26,8 @@ from porchain.types.codec import (
 )
 
 SIGNATURE_SIZE = 65
+DECODED_TXS = 8192  # decoded transactions kept by their bytes,
+CACHED_TX_BYTES = 2048  # each at most this long (so at most 16 MiB)
 
 
 class TxKind(IntEnum):
@@ -107,16 +110,13 @@ class Transaction:
 
     @classmethod
     def decode(cls, data: bytes) -> Transaction:
-        items = decode_list(rlp_decode(data, "transaction"), 6, "transaction")
-        return cls(
-            decode_uint(items[0], "chain_id", 8),
-            decode_uint(items[1], "nonce", 8),
-            decode_uint(items[2], "kind", 2),
-            decode_list(items[3], None, "payload"),
-            decode_uint(items[4], "fee", 16),
-            decode_bytes(items[5], "signature", SIGNATURE_SIZE),
-            encoded=bytes(data),
-        )
+        """The transaction `data` encodes. Equal bytes give the same object, with its hash and
+        sender computed once: a gossiped transaction reaches a node from several peers and
+        then again inside a block, and in one process every node of a simulation shares it.
+        A transaction is never changed after it is made, so sharing it is safe."""
+        if not isinstance(data, bytes) or len(data) > CACHED_TX_BYTES:
+            return _decode_transaction(data)
+        return _decode_cached(data)
 
     def _fields(self) -> list[RLPItem]:
         return [
@@ -170,3 +170,19 @@ class Transaction:
 
     def __repr__(self) -> str:
         return f"<Tx {kind_name(self.kind)} {self.hash.hex()[:8]}.. nonce={self.nonce}>"
+
+
+def _decode_transaction(data: bytes) -> Transaction:
+    items = decode_list(rlp_decode(data, "transaction"), 6, "transaction")
+    return Transaction(
+        decode_uint(items[0], "chain_id", 8),
+        decode_uint(items[1], "nonce", 8),
+        decode_uint(items[2], "kind", 2),
+        decode_list(items[3], None, "payload"),
+        decode_uint(items[4], "fee", 16),
+        decode_bytes(items[5], "signature", SIGNATURE_SIZE),
+        encoded=bytes(data),
+    )
+
+
+_decode_cached = lru_cache(maxsize=DECODED_TXS)(_decode_transaction)
