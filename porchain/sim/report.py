@@ -207,15 +207,17 @@ def offence_section(run: RunFiles) -> Section:
     section = Section("Time from offence to detection and to slash", [], "offence_times.png")
     offences = slashed_offences(run)
     events = run.events
-    counts = [
-        f"{kind}: {sum(k[0] == kind for k in events.detections)} detected"
+    detected = [
+        plural(sum(k[0] == kind for k in events.detections), kind.replace("_", " "))
         for kind in OBJECTIVE
         if any(k[0] == kind for k in events.detections)
     ]
     if events.verdicts:
-        counts.append(f"censorship: {len(events.verdicts)} blocks judged censoring")
-    counts.append(f"{plural(len(offences), 'slashed offence')} named by the events")
-    section.lines = ["Offences (by producer and slot) " + "; ".join(counts) + "."]
+        detected.append(plural(len(events.verdicts), "block", "blocks") + " judged censoring")
+    section.lines = [
+        f"Detected by some node: {', '.join(detected) or 'nothing'} (one offence per producer "
+        f"and slot). Slashed, with the offence the events name: {len(offences)}."
+    ]
     if not offences:
         section.why_not = "no slashed offence in this run"
         return section
