@@ -17,6 +17,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from porchain.sim.readings import EpochPoint
+
 FIGSIZE = (7.0, 4.0)  # inches
 DPI = 100
 MAX_LEGEND = 12  # nodes named in a legend; more are drawn unnamed
@@ -127,24 +129,36 @@ def proposal_frequency(
 
 def randao_bias(
     epochs: Sequence[int],
-    extra: Sequence[Sequence[float]],
+    points: Sequence[EpochPoint],
     nodes: Sequence[str],
     withheld: dict[str, list[int]],
 ) -> Figure:
-    """Cumulative slots won above each node's REP-share expectation, by epoch; the epochs a
-    node withheld its reveal are marked on its line."""
-    figure, axes = new_axes(
-        "RANDAO bias: slots above the REP-share expectation", "epoch", "cumulative extra slots"
-    )
+    """Above: each withholder's slots per epoch against its REP-share expectation. Below:
+    every node's cumulative slots above that expectation, the withheld epochs marked."""
+    figure = Figure(figsize=(FIGSIZE[0], FIGSIZE[1] * 1.6), dpi=DPI, layout="constrained")
+    above, below = figure.subplots(2, 1, sharex=True)
+    above.set_title("RANDAO bias: slots against the REP-share expectation")
+    above.set_ylabel("slots in the epoch")
+    below.set_xlabel("epoch")
+    below.set_ylabel("cumulative extra slots")
+    shown = [name for name in nodes if name in withheld][:MAX_LEGEND]
+    for name in shown:
+        i = nodes.index(name)
+        (drawn,) = above.step(epochs, [p.slots[i] for p in points], where="mid", label=name)
+        expected = [p.expected[i] for p in points]
+        above.plot(
+            epochs, expected, linestyle="--", color=drawn.get_color(), label=f"{name} expected"
+        )
     for i, name in enumerate(nodes):
-        line = [e[i] for e in extra]
-        width = 2.0 if name in withheld else 1.0
-        (drawn,) = axes.plot(epochs, line, label=name, linewidth=width)
+        line = [p.extra[i] for p in points]
+        (drawn,) = below.plot(epochs, line, label=name, linewidth=2.0 if name in withheld else 1.0)
         marked = set(withheld.get(name, ()))
         marks = [(ep, v) for ep, v in zip(epochs, line, strict=True) if ep in marked]
         if marks:
-            axes.scatter(*zip(*marks, strict=True), marker="v", color=drawn.get_color(), zorder=3)
-    axes.axhline(0, color="grey", linewidth=0.8)
-    axes.xaxis.get_major_locator().set_params(integer=True)
-    legend(axes, len(nodes))
+            below.scatter(*zip(*marks, strict=True), marker="v", color=drawn.get_color(), zorder=3)
+    below.axhline(0, color="grey", linewidth=0.8)
+    below.xaxis.get_major_locator().set_params(integer=True)
+    for axes, count in ((above, 2 * len(shown)), (below, len(nodes))):
+        axes.grid(True, alpha=0.3)
+        legend(axes, count)
     return figure

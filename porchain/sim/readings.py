@@ -113,6 +113,15 @@ def read_events(path: Path) -> Events:
 # -- metrics.csv ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class EpochPoint:
+    """One epoch per node: slots scheduled, what REP share predicted, extra slots so far."""
+
+    slots: tuple[int, ...]
+    expected: tuple[float, ...]
+    extra: tuple[float, ...]
+
+
 @dataclass
 class EpochTally:
     """Slots each node was scheduled for in one epoch, and what its REP share predicted."""
@@ -129,7 +138,7 @@ class Metrics:
     rows: int = 0
     shares: Thinned = field(default_factory=Thinned)  # (slot, (share per node))
     slashes: Thinned = field(default_factory=Thinned)  # (slot, slashes so far)
-    epochs: Thinned = field(default_factory=Thinned)  # (epoch, (cumulative extra slots))
+    epochs: Thinned = field(default_factory=Thinned)  # (epoch, EpochPoint)
     scheduled: list[int] = field(default_factory=list)
     share_sum: list[float] = field(default_factory=list)
     first_share: tuple[float, ...] = ()
@@ -177,7 +186,8 @@ class Metrics:
             zip(self.epoch.slots, self.epoch.expected, strict=True)
         ):
             self.extra[i] += got - expected
-        self.epochs.add((self.epoch.epoch, tuple(self.extra)))
+        point = EpochPoint(tuple(self.epoch.slots), tuple(self.epoch.expected), tuple(self.extra))
+        self.epochs.add((self.epoch.epoch, point))
         self.epoch = None
 
     def finish(self) -> None:
