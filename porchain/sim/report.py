@@ -24,9 +24,11 @@ MAX_ROWS = 20  # rows of a table of offences, or epochs listed, before "and N mo
 
 @dataclass
 class Section:
+    """One figure's part of the report: the numbers in words, and how to draw the plot."""
+
     title: str
-    lines: list[str]
-    plot: str | None = None  # the PNG's file name
+    plot: str  # the PNG's file name
+    lines: list[str] = field(default_factory=list)
     painter: Callable[..., Any] | None = None
     args: tuple[Any, ...] = ()
     why_not: str = ""  # set: the plot is left out, for this reason
@@ -48,7 +50,6 @@ def write_report(directory: Path) -> Written:
     text = [*heading(run), *expected(run), *facts(run), *nodes_table(run)]
     for figure in figures:
         text += [f"## {figure.title}", ""] + ([*figure.lines, ""] if figure.lines else [])
-        assert figure.plot is not None
         path = directory / figure.plot
         if figure.why_not:
             text += [f"No plot: {figure.why_not}.", ""]
@@ -162,7 +163,7 @@ def nodes_table(run: RunFiles) -> list[str]:
 
 def from_metrics(run: RunFiles, title: str, plot: str) -> Section:
     """A section drawn from metrics.csv rows, left out when there is none."""
-    section = Section(title, [], plot)
+    section = Section(title, plot)
     if not run.metrics.rows:
         section.why_not = "metrics.csv has no row"
     return section
@@ -185,7 +186,7 @@ def rep_share_section(run: RunFiles) -> Section:
 
 def slashes_section(run: RunFiles) -> Section:
     m, slashes = run.metrics, run.events.slashes
-    section = Section("Cumulative slashes", [], "slashes.png")
+    section = Section("Cumulative slashes", "slashes.png")
     if not m.last_slashes and not slashes:
         section.why_not = "no slash in this run"
         return section
@@ -204,7 +205,7 @@ def slashes_section(run: RunFiles) -> Section:
 
 
 def offence_section(run: RunFiles) -> Section:
-    section = Section("Time from offence to detection and to slash", [], "offence_times.png")
+    section = Section("Time from offence to detection and to slash", "offence_times.png")
     offences = slashed_offences(run)
     events = run.events
     detected = [
@@ -247,14 +248,16 @@ def offence_section(run: RunFiles) -> Section:
 
 
 def censorship_section(run: RunFiles) -> Section:
-    section = Section("Censorship delay", [], "censorship_delay.png")
+    section = Section("Censorship delay", "censorship_delay.png")
     events = run.events
     if not events.censored_txs:
         section.why_not = "no censored transaction in this run"
         return section
     delays = [events.included[tx] for tx in sorted(events.censored_txs) if tx in events.included]
     never = len(events.censored_txs) - len(delays)
-    line = f"{len(events.censored_txs)} censored transactions; {len(delays)} included later"
+    line = (
+        f"{plural(len(events.censored_txs), 'censored transaction')}; {len(delays)} included later"
+    )
     if delays:
         line += (
             f", delay from first seen to an honest block: median "
@@ -287,7 +290,7 @@ def proposal_section(run: RunFiles) -> Section:
 
 def randao_section(run: RunFiles) -> Section:
     m, withheld = run.metrics, run.events.withheld
-    section = Section("RANDAO bias of a withholding node", [], "randao_bias.png")
+    section = Section("RANDAO bias of a withholding node", "randao_bias.png")
     if not withheld:
         section.why_not = "no reveal withheld in this run"
         return section
