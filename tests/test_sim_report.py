@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -201,6 +202,21 @@ def test_same_seed_gives_the_same_report_and_a_stale_plot_is_removed(
     (again / "slashes.png").write_bytes(b"left by an earlier report")
     write_report(again)
     assert not (again / "slashes.png").exists()
+
+
+def test_report_generation_prints_and_logs_nothing(
+    censor: Path,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    out = copy_run(censor, tmp_path / "quiet")
+    capfd.readouterr()
+    with caplog.at_level(logging.INFO):
+        written = write_report(out)
+    assert written.plots
+    assert capfd.readouterr() == ("", "")
+    assert caplog.records == []
 
 
 def test_report_of_a_directory_without_a_run_fails_clearly(tmp_path: Path, censor: Path) -> None:
