@@ -11,6 +11,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from porchain.cli.common import console, emit, output_option, table
+from porchain.sim.report import write_report
 from porchain.sim.runner import MAX_SLOTS, run_scenario
 from porchain.sim.scenario import load_scenario
 
@@ -59,7 +60,8 @@ def run(
     output: str,
 ) -> None:
     """Run SCENARIO (a devnet manifest with [network] and [load]) for --slots slots; write
-    metrics.csv, events.jsonl and summary.json in --out. The same seed gives the same files."""
+    metrics.csv, events.jsonl, summary.json and report.md with its plots in --out. The same
+    seed gives the same files."""
     scenario = load_scenario(scenario_path)
     out = out_dir or Path(f"sim-{scenario.manifest.name}-{seed}")
     if ctx.find_root().params.get("verbose", 0) == 0:
@@ -124,4 +126,27 @@ def _render(data: dict[str, Any]) -> None:
         "slashes",
         rows=rows,
     )
-    console.print(f"wrote metrics.csv, events.jsonl, summary.json in {data['out']}")
+    console.print(
+        f"wrote metrics.csv, events.jsonl, summary.json, report.md and its plots in {data['out']}"
+    )
+
+
+@sim.command("report")
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@output_option
+def report(directory: Path, output: str) -> None:
+    """Rebuild report.md and its plots in DIR from the files a `sim run` wrote there
+    (metrics.csv, events.jsonl, summary.json), without rerunning the simulation."""
+    written = write_report(directory)
+    data = {
+        "report": str(written.report),
+        "plots": written.plots,
+        "omitted": written.omitted,
+    }
+    emit(output, data, _render_report)
+
+
+def _render_report(data: dict[str, Any]) -> None:
+    console.print(f"wrote {data['report']} with {len(data['plots'])} plots")
+    for name, why in data["omitted"].items():
+        console.print(f"  no {name}: {why}")

@@ -6,5 +6,6 @@
 - `seeds`: every random choice of a run, derived from its seed
 - `load`: the transfers a scenario sends each slot
 - `record`: what a run writes (metrics.csv, events.jsonl, summary.json)
+- `readings`, `plots`, `report`: report.md and its PNG plots, rebuilt from those files
 - `runner`: one run of a scenario, from its seed to its output files
 """

@@ -4,7 +4,9 @@ Metrics are read from one node, the observer (the scenario's first honest node t
 perturbation stops or turns). A slot's row is written `ROW_DELAY` slots after the slot, so that
 its block's pool has resolved (pools close `block_pool_duration` blocks later): `pool`,
 `votes_for` and `votes_against` are that pool as the observer saw it then; REP, the finalized
-height and the slash count are as at the end of the slot itself. Rows are streamed to disk;
+height and the slash count are as at the end of the slot itself. Each epoch the observer's
+chain ends adds a `reveal_withheld` event per ASC member that committed in it and did not
+reveal, read from the epoch's record, whatever the cause. Rows are streamed to disk;
 events too, up to `max_events` (summary.json says how many were left out), so a run's memory
 does not grow with its length.
 """
@@ -35,7 +37,8 @@ MAX_TRACKED = 10_000  # censored transactions whose inclusion is watched
 ROW_DELAY_EXTRA = 2  # slots beyond block_pool_duration before a slot's row is written
 
 try:  # slash histories are kept by judicial governance, when it is installed
-    from judicial.slashes import OFFENCE_NAMES, slash_history
+    from judicial.cases import case as court_case
+    from judicial.slashes import CENSORSHIP, OFFENCE_NAMES, slash_history
 except ImportError:  # pragma: no cover - judicial ships with porchain
     slash_history = None
     OFFENCE_NAMES = {}
@@ -154,6 +157,7 @@ class ProducerTally:
     blocks_rejected: int = 0
     blocks_open: int = 0
     missed_slots: int = 0
+    slots_scheduled: int = 0
     slashes: int = 0
     slashed_rep: int = 0
 
@@ -176,6 +180,7 @@ class Metrics:
     delay: int
     pending: collections.deque[Pending] = field(default_factory=collections.deque)
     rows: int = 0
+    epochs_ended: int = 0  # epochs whose withheld reveals are already events
 
     def __post_init__(self) -> None:
         self.by_address = {p.address: p for p in self.producers}
@@ -204,6 +209,10 @@ class Metrics:
         producer = scheduled_producer(state, slot, chain.rules)
         block = canonical_at_slot(node, slot)
         slashes = self._slashes(state, t_ms)
+        self._withheld_reveals(state, t_ms)
+        scheduled = self.by_address.get(producer) if producer else None
+        if scheduled is not None:
+            scheduled.slots_scheduled += 1
         row: dict[str, Any] = {
             "slot": slot,
             "producer": self._name(producer),
@@ -283,10 +292,41 @@ class Metrics:
                     offence=OFFENCE_NAMES.get(entry.offence, str(entry.offence)),
                     block=entry.number,
                     rep=format_amount(entry.amount),
+                    **offence_of(state, entry.offence, entry.ref),
                 )
             p.slashes, p.slashed_rep = history.count, history.total
             total += history.count
         return total
+
+    def _withheld_reveals(self, state: State, t_ms: int) -> None:
+        """Each ASC member that committed in an epoch the observer's chain has ended and did
+        not reveal: read from the epoch's record, so any cause counts, not only a behaviour."""
+        ended = state.beacon.epoch  # epochs below it have been processed
+        for epoch in range(self.epochs_ended, ended):
+            record = state.epoch_record(epoch)
+            revealed = {r.address for r in record.reveals}
+            penalties = {p.address: p.amount for p in record.penalties}
+            for commit in record.commits:
+                if commit.address not in revealed:
+                    self.log.emit(
+                        t_ms,
+                        "reveal_withheld",
+                        epoch=epoch,
+                        node=self._name(commit.address),
+                        penalty=format_amount(penalties.get(commit.address, 0)),
+                    )
+        self.epochs_ended = max(self.epochs_ended, ended)
+
+
+def offence_of(state: State, offence: int, ref: bytes) -> dict[str, int]:
+    """What a slash punished, from its `ref`: the offence's slot (evidence: the slot, 8 bytes,
+    then the producer), or the accused block's number (a censorship case's id)."""
+    if offence == CENSORSHIP and len(ref) == 8:
+        the_case = court_case(state, int.from_bytes(ref, "big"))
+        return {"offence_block": the_case.block_number} if the_case.block_number else {}
+    if len(ref) == 28:
+        return {"offence_slot": int.from_bytes(ref[:8], "big")}
+    return {}
 
 
 def canonical_at_slot(node: Node, slot: int) -> Block | None:
@@ -312,6 +352,7 @@ def tallies_json(tallies: Iterable[ProducerTally]) -> dict[str, Any]:
             "blocks_rejected": p.blocks_rejected,
             "blocks_open": p.blocks_open,
             "missed_slots": p.missed_slots,
+            "slots_scheduled": p.slots_scheduled,
             "slashes": p.slashes,
             "slashed_rep": format_amount(p.slashed_rep),
         }

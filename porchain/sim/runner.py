@@ -40,6 +40,7 @@ from porchain.sim.record import (
     Recorder,
     tallies_json,
 )
+from porchain.sim.report import write_report
 from porchain.sim.scenario import Scenario
 
 GENESIS_TIME_MS = 1_767_225_600_000  # a fixed genesis: no wall time in a run
@@ -118,16 +119,21 @@ def run_scenario(
     out: Path,
     progress: Progress | None = None,
     max_events: int = 100_000,
+    report: bool = True,
 ) -> dict[str, Any]:
-    """Run `slots` slots of `scenario` under `seed`; write the files in `out`; the summary."""
+    """Run `slots` slots of `scenario` under `seed`; write the files in `out` (and, unless
+    `report` is false, report.md with its plots, from those files); the summary."""
     if not 1 <= slots <= MAX_SLOTS:
         raise ValueError(f"slots must be 1 to {MAX_SLOTS}, got {slots}")
     out.mkdir(parents=True, exist_ok=True)
     run = Run(scenario, seed, slots, out, progress, max_events)
     with deterministic_scheduling(seed):
-        return trio.run(
+        summary = trio.run(
             functools.partial(_main, run), clock=trio.testing.MockClock(autojump_threshold=0)
         )
+    if report:
+        write_report(out)
+    return summary
 
 
 @contextlib.contextmanager
@@ -228,6 +234,7 @@ async def _main(run: Run) -> dict[str, Any]:
                     "seed": run.seed,
                     "slots": run.slots,
                     "slot_ms": params.slot_ms,
+                    "epoch_slots": params.epoch_slots,
                     "nodes": len(names),
                     "observer": run.observer,
                     "head": observer.chain.head.number,
