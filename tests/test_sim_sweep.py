@@ -23,6 +23,7 @@ from porchain.sim.grid import (
     MAX_RUNS,
     SweepError,
     build_grid,
+    check_metrics,
     parse_param,
     parse_seeds,
     point_name,
@@ -145,6 +146,21 @@ def test_a_grid_over_the_run_bound_is_refused() -> None:
     params = [parse_param("network.loss=0,0.1"), parse_param("load.transfers_per_slot=1,2,3")]
     with pytest.raises(SweepError, match="6 points x 20,000 seeds is more than 100,000 runs"):
         build_grid(CENSOR, params, parse_seeds("1-20000"))
+
+
+@pytest.mark.parametrize(
+    ("metric", "message"),
+    [
+        ("node.node4.slashes", "is run.<key> or nodes.<node>.<key>"),
+        ("run", "is run.<key> or nodes.<node>.<key>"),
+        ("nodes.node4", "is run.<key> or nodes.<node>.<key>"),
+        ("nodes.node9.slashes", "no node 'node9'"),
+    ],
+)
+def test_a_metric_that_cannot_name_a_column_is_refused(metric: str, message: str) -> None:
+    check_metrics(["run.head", "nodes.*.missed_slots", "nodes.node4.rep_end"], ["node4"])
+    with pytest.raises(SweepError, match=message):
+        check_metrics([metric], ["node4"])
 
 
 def test_point_names_are_safe_and_distinct() -> None:

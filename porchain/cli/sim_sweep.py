@@ -18,7 +18,7 @@ from rich.progress import Progress
 
 from porchain.cli.common import console, emit
 from porchain.cli.sim import progress_columns
-from porchain.sim.grid import Point, build_grid, parse_param, parse_seeds
+from porchain.sim.grid import Point, build_grid, check_metrics, parse_param, parse_seeds
 from porchain.sim.sweep import Outcome, run_grid, write_table
 from porchain.sim.sweep_report import unmatched_metrics, write_report
 
@@ -44,6 +44,7 @@ def sweep(args: SweepArgs, *, quiet: bool, output: str, verbose: int = 0) -> int
     params = [parse_param(text) for text in args.params]
     seeds = parse_seeds(args.seeds)
     points = build_grid(args.scenario, params, seeds)
+    check_metrics(args.metrics, points[0].scenario.manifest.node_names)
     out = args.out or Path(f"sweep-{points[0].scenario.manifest.name}")
     out.mkdir(parents=True, exist_ok=True)
     total = len(points) * len(seeds)
