@@ -264,6 +264,12 @@ def test_sweep_command_refuses_a_bad_grid_before_running(tmp_path: Path) -> None
         cli, ["sim", "sweep", str(CENSOR), "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"]
     )
     assert both.exit_code == 2 and "--workers sizes the local cluster" in both.output
+    nowhere = CliRunner().invoke(
+        cli, ["sim", "sweep", str(CENSOR), "--scheduler", "nowhere", "--out", str(tmp_path / "s")]
+    )
+    assert nowhere.exit_code == 1
+    assert "cannot reach the Dask scheduler at nowhere: missing port" in nowhere.output
+    assert not (tmp_path / "s").exists()
 
 
 # -- on Dask clusters (multi-process) ------------------------------------------------------------

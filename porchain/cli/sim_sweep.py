@@ -46,7 +46,6 @@ def sweep(args: SweepArgs, *, quiet: bool, output: str, verbose: int = 0) -> int
     points = build_grid(args.scenario, params, seeds)
     check_metrics(args.metrics, points[0].scenario.manifest.node_names)
     out = args.out or Path(f"sweep-{points[0].scenario.manifest.name}")
-    out.mkdir(parents=True, exist_ok=True)
     total = len(points) * len(seeds)
     started = time.monotonic()
     with _progress(quiet, total, points[0].scenario.manifest.name) as advance:
@@ -66,6 +65,7 @@ def sweep(args: SweepArgs, *, quiet: bool, output: str, verbose: int = 0) -> int
             on_outcome=on_outcome,
         )
     wall = time.monotonic() - started
+    out.mkdir(parents=True, exist_ok=True)  # by now the runs made it, unless all failed
     columns = write_table(out / "sweep.csv", points, params, outcomes)
     write_report(
         out / "sweep.md",

@@ -159,7 +159,7 @@ def _client(scheduler: str | None, workers: int) -> Iterator[Any]:
         return
     try:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # unreachable, or not an address (no port, ...)
         raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     with client:
         try:
