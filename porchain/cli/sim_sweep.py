@@ -89,7 +89,7 @@ def sweep(args: SweepArgs, *, quiet: bool, output: str, verbose: int = 0) -> int
         "failed": [
             {"point": points[o.point].name, "seed": o.seed, "error": o.error} for o in failed
         ],
-        "cluster": args.scheduler or f"local, {args.workers} worker processes",
+        "cluster": args.scheduler or f"a local cluster of {args.workers} worker process(es)",
         "wall_seconds": round(wall, 3),
     }
     emit(output, data, _render)
@@ -125,7 +125,7 @@ def _progress(quiet: bool, total: int, name: str) -> Iterator[Callable[[], None]
 
 def _render(data: dict[str, Any]) -> None:
     console.print(
-        f"{data['runs']} runs ({data['points']} points x {data['seeds']} seeds) on "
+        f"{data['runs']} runs ({data['points']} point(s) x {data['seeds']} seed(s)) on "
         f"{data['cluster']} in {data['wall_seconds']:.1f} s: {data['finished']} finished, "
         f"{len(data['failed'])} failed"
     )
