@@ -120,6 +120,20 @@ def test_behaviour_and_wsc_overrides_reach_the_scenario() -> None:
     assert point.scenario.manifest.params.censor_grace_ms == 300
 
 
+def test_an_account_override_sets_its_balance_and_keeps_its_grep(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        CENSOR.read_text().replace('bob = "1000000"', 'bob = { balance = "5", grep = "7" }')
+    )
+    params = [parse_param("accounts.alice=2.5"), parse_param("accounts.bob=3")]
+    (point,) = build_grid(scenario, params, (1,))
+    accounts = point.scenario.manifest.accounts
+    assert accounts["alice"].balance == parse_amount("2.5")
+    assert (accounts["bob"].balance, accounts["bob"].grep) == (parse_amount("3"), parse_amount("7"))
+    (grep,) = build_grid(scenario, [parse_param("accounts.alice.grep=4")], (1,))
+    assert grep.scenario.manifest.accounts["alice"].grep == parse_amount("4")
+
+
 @pytest.mark.parametrize(
     ("param", "message"),
     [

@@ -241,7 +241,8 @@ def apply_override(data: dict[str, Any], path: str, value: Scalar, text: str) ->
     """Set the field `path` (checked by check_path) of the scenario's TOML data."""
     parts = path.split(".")
     field = parts[-1]
-    if isinstance(value, int | float) and not isinstance(value, bool) and field in AMOUNT_FIELDS:
+    amount = field in AMOUNT_FIELDS or (parts[0] == "accounts" and len(parts) == 2)
+    if amount and isinstance(value, int | float) and not isinstance(value, bool):
         value = text  # amounts are exact decimal strings in a scenario
     head = parts[0]
     if head == "node":
@@ -249,13 +250,14 @@ def apply_override(data: dict[str, Any], path: str, value: Scalar, text: str) ->
         for part in parts[2:-1]:
             table = table.setdefault(part, {})
     elif head == "accounts":
-        accounts = data.setdefault("accounts", {})
-        if len(parts) == 2:
+        accounts = data["accounts"]
+        entry = accounts[parts[1]]
+        if len(parts) == 2 and not isinstance(entry, dict):
             accounts[parts[1]] = value
             return
-        entry = accounts[parts[1]]
         table = entry if isinstance(entry, dict) else {"balance": entry}
         accounts[parts[1]] = table
+        field = parts[2] if len(parts) == 3 else "balance"  # accounts.<name> is its balance
     elif head == "perturbation":
         table = _perturbation_entry(data, path, parts[1])
     elif len(parts) == 1:
