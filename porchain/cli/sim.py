@@ -124,4 +124,6 @@ def _render(data: dict[str, Any]) -> None:
         "slashes",
         rows=rows,
     )
+    for expected in data.get("expect", []):
+        console.print(f"{'holds' if expected['held'] else 'DOES NOT HOLD'}: {expected['text']}")
     console.print(f"wrote metrics.csv, events.jsonl, summary.json in {data['out']}")
