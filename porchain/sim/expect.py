@@ -183,7 +183,7 @@ def outcome(expectation: Expectation, files: RunFiles) -> dict[str, Any]:
     start, end = metric.read(files, expectation.nodes)
     held = holds(expectation, start, end)
     text = (
-        f"{who(expectation, metric)}'s {metric.label} {claim(expectation, metric)} "
+        f"{whose(expectation, metric)} {metric.label} {claim(expectation, metric)} "
         f"({shown(start, metric)} -> {shown(end, metric)}): {expectation.why}"
     )
     return {
@@ -206,10 +206,10 @@ def holds(e: Expectation, start: float, end: float) -> bool:
     return (e.at_least is None or end >= e.at_least) and (e.at_most is None or end <= e.at_most)
 
 
-def who(e: Expectation, metric: Metric) -> str:
+def whose(e: Expectation, metric: Metric) -> str:
     if metric.of == RUN:
-        return "the run"
-    return "+".join(e.nodes) if e.nodes else "all nodes together"
+        return "the run's"
+    return "+".join(e.nodes) + "'s" if e.nodes else "all nodes'"
 
 
 def claim(e: Expectation, metric: Metric) -> str:
