@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from porchain.cli.main import cli
 from porchain.devnet.errors import ManifestError
 from porchain.devnet.manifest import parse_manifest, read_toml
 from porchain.sim.expect import METRICS
@@ -240,3 +242,19 @@ def test_rep_drops_count_the_slots_a_node_lost_rep_in(tmp_path: Path) -> None:
     censor, honest = summary["expect"]
     assert censor["held"] and censor["end"] == drops >= 1
     assert honest["held"] and honest["end"] == 0
+
+
+def test_sim_run_prints_each_expectation_and_whether_it_held(tmp_path: Path) -> None:
+    (tmp_path / "two.toml").write_text(
+        'name = "two"\npreset = "minimal"\n'
+        '[[node]]\nname = "a"\nrep = "1000"\n[[node]]\nname = "b"\nrep = "1000"\n'
+        '[[expect]]\nmetric = "slashes"\nchange = "holds"\nwhy = "nobody cheats"\n'
+        '[[expect]]\nmetric = "finalized"\nat_most = 0\nwhy = "a claim that fails"\n'
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["sim", "run", str(tmp_path / "two.toml"), "--slots", "12", "--out", str(tmp_path / "o")],
+    )
+    assert result.exit_code == 0, result.output
+    assert "holds: all nodes' slash count holds (0 -> 0): nobody cheats" in result.output
+    assert "DOES NOT HOLD: the run's finalized height is at most 0 (0 -> " in result.output
