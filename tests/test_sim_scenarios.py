@@ -95,11 +95,12 @@ def test_an_expectation_that_does_not_hold_says_so(tmp_path: Path) -> None:
         {"node": ["n1", "n2"], "metric": "rep_share", "change": "holds", "within": 5, "why": "w"},
         {"metric": "blocks_produced", "at_least": 15, "at_most": 1000, "why": "every slot"},
         {"metric": "finalized", "at_most": 3, "why": "it finalizes more"},
+        {"node": "n1", "metric": "proposal_share", "at_least": 0, "why": "its slots"},
     ]
     summary = run_scenario(
         parse_scenario(four_nodes(expect=expect), source="t"), seed=2, slots=20, out=tmp_path
     )
-    first, pair, produced, final = summary["expect"]
+    first, pair, produced, final, proposals = summary["expect"]
     assert not first["held"] and first["start"] == 4000 and first["end"] > 4000  # REP is minted
     assert first["text"].startswith("all nodes' REP falls (4000.00 REP -> ")
     assert first["text"].endswith("): it should not")
@@ -109,6 +110,9 @@ def test_an_expectation_that_does_not_hold_says_so(tmp_path: Path) -> None:
     )
     assert produced["end"] == summary["run"]["head"]
     assert not final["held"] and final["end"] == summary["run"]["finalized"] > 3
+    scheduled = [r["producer"] for r in rows(tmp_path / "metrics.csv")]
+    assert proposals["start"] == 25.0  # its REP share: the fair share of slots
+    assert proposals["end"] == round(100 * scheduled.count("n1") / 20, 6)
 
 
 @pytest.mark.parametrize(
@@ -226,12 +230,14 @@ def test_frame_loss_costs_blocks_and_finality(tmp_path: Path) -> None:
     assert any(not r["block"] for r in lossy)
 
 
-def test_rep_drops_count_the_slots_a_node_lost_rep_in(tmp_path: Path) -> None:
+def test_rep_drops_and_censorship_counts_read_the_run_files(tmp_path: Path) -> None:
     """A censor loses REP at each rejected block (its bond and vote stake): rep_drops sees it,
     and honest producers have none."""
     expect = [
         {"node": "n4", "metric": "rep_drops", "at_least": 1, "why": "rejected blocks cost"},
         {"node": ["n1", "n2", "n3"], "metric": "rep_drops", "at_most": 0, "why": "no loss"},
+        {"metric": "censored_txs", "at_least": 1, "why": "the VOTEs it left out"},
+        {"node": "n4", "metric": "censored_blocks", "at_least": 1, "why": "judged censored"},
     ]
     data = four_nodes(expect=expect)
     data["node"][3].update(behaviour="censor", behaviour_args={"rival_votes": True})
@@ -239,9 +245,12 @@ def test_rep_drops_count_the_slots_a_node_lost_rep_in(tmp_path: Path) -> None:
     metrics = rows(tmp_path / "metrics.csv")
     rep = [parse_amount(r["rep_n4"]) for r in metrics]
     drops = sum(after < before for before, after in itertools.pairwise(rep))
-    censor, honest = summary["expect"]
+    censor, honest, txs, blocks = summary["expect"]
     assert censor["held"] and censor["end"] == drops >= 1
     assert honest["held"] and honest["end"] == 0
+    censored = events(tmp_path / "events.jsonl", "censored")
+    assert txs["held"] and txs["end"] == len({t["hash"] for e in censored for t in e["txs"]})
+    assert blocks["held"] and blocks["end"] == len({e["block"] for e in censored})
 
 
 def test_sim_run_prints_each_expectation_and_whether_it_held(tmp_path: Path) -> None:
