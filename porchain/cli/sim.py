@@ -148,6 +148,8 @@ def _render(data: dict[str, Any]) -> None:
         "slashes",
         rows=rows,
     )
+    for expected in data.get("expect", []):
+        console.print(f"{'holds' if expected['held'] else 'DOES NOT HOLD'}: {expected['text']}")
     console.print(
         f"wrote metrics.csv, events.jsonl, summary.json, report.md and its plots in {data['out']}"
     )

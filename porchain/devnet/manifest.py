@@ -62,7 +62,7 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 NODE_ACTIONS = ("kill", "pause", "resume", "restart", "disconnect")
 ACTIONS = (*NODE_ACTIONS, "partition", "heal", "behave")
 TOP_FIELDS = {"name", "preset", "chain_id", "wsc", "node", "accounts", "perturbation"}
-SIM_ONLY_FIELDS = {"network", "load"}  # simulator models (porchain.sim.scenario)
+SIM_ONLY_FIELDS = {"network", "load", "expect"}  # simulator models, checks (porchain.sim)
 NODE_FIELDS = {"name", "rep", "balance", "max_peers", "behaviour", "behaviour_args", "twin_of"}
 PERTURBATION_FIELDS = {
     "at_height",
@@ -241,7 +241,8 @@ def parse_manifest(data: Any, *, source: str, max_nodes: int = MAX_NODES) -> Man
     if sim_only:
         raise fail(
             f"[{'], ['.join(sim_only)}] only the simulator can run (porchain sim run): a "
-            "devnet's nodes talk over real loopback sockets and it sends no load of its own"
+            "devnet's nodes talk over real loopback sockets, it sends no load of its own and "
+            "checks no expected effect"
         )
     _refuse_unknown(data, TOP_FIELDS, "", fail)
     name = data.get("name", "devnet")

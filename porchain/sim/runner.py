@@ -30,6 +30,7 @@ from porchain.devnet.manifest import NodeSpec, Perturbation
 from porchain.net.memory import MemoryNetwork
 from porchain.node import Node
 from porchain.sim import seeds
+from porchain.sim.expect import check_expectations
 from porchain.sim.load import LoadCounts, send_load
 from porchain.sim.network import SimNetwork, open_network
 from porchain.sim.record import (
@@ -249,6 +250,7 @@ async def _main(run: Run) -> dict[str, Any]:
                 "twins": {s.name: s.twin_of for s in manifest.nodes if s.twin_of},
             }
             sim.nursery.cancel_scope.cancel()
+    summary["expect"] = check_expectations(run.scenario.expect, summary, run.out)
     (run.out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary
 

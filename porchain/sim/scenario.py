@@ -8,6 +8,11 @@
     transfers_per_slot = 2          # sent each slot, early, to a node drawn per transfer
     senders = ["alice", "bob"]      # default: every dev account
     amount = "1"                    # `$` per transfer
+    [[expect]]                      # optional, any number: an effect the run should show
+    node = "node4"                  # a node, a list (their sum), or none: every node / the run
+    metric = "rep_share"            # porchain.sim.expect.METRICS
+    change = "falls"                # falls | rises | holds [within = N], or at_least/at_most = N
+    why = "its censoring blocks are rejected and its bond burns"
 
 Every draw comes from the run's seed. A devnet refuses `[network]` and `[load]`; the simulator
 refuses what it cannot do (SIM_ACTIONS: the perturbations it applies). Perturbations trigger at
@@ -24,11 +29,14 @@ from typing import Any
 
 from porchain.devnet.errors import ManifestError
 from porchain.devnet.manifest import SIM_ONLY_FIELDS, Manifest, parse_manifest, read_toml
+from porchain.sim.expect import METRICS, RUN
 from porchain.units import parse_amount
 
 SIM_ACTIONS = ("kill", "partition", "heal", "behave")
 NETWORK_FIELDS = {"latency_ms", "link_spread_ms", "loss"}
 LOAD_FIELDS = {"transfers_per_slot", "senders", "amount"}
+EXPECT_FIELDS = {"node", "metric", "change", "at_least", "at_most", "within", "why"}
+CHANGES = ("falls", "rises", "holds")
 MAX_LATENCY_MS = 10_000
 MAX_LOSS = 0.5  # beyond it peers could not keep a connection up anyway
 MAX_TRANSFERS_PER_SLOT = 1_000
@@ -50,10 +58,26 @@ class LoadModel:
 
 
 @dataclass(frozen=True)
+class Expectation:
+    """An effect the run should show (porchain.sim.expect checks it at the end)."""
+
+    metric: str
+    why: str
+    nodes: tuple[str, ...] = ()  # summed; (): every producer, or the run for a run metric
+    change: str | None = None  # falls | rises | holds; None: the bounds below
+    at_least: float | None = None
+    at_most: float | None = None
+    within: float = 0.0  # of a `holds`
+
+
+@dataclass(frozen=True)
 class Scenario:
+    """A run's inputs. `expect` says what to check, not what to run: it stays out of digest()."""
+
     manifest: Manifest
     network: NetworkModel = field(default_factory=NetworkModel)
     load: LoadModel = field(default_factory=LoadModel)
+    expect: tuple[Expectation, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +114,7 @@ def parse_scenario(data: Any, *, source: str) -> Scenario:
         manifest,
         _network(_table(data, "network", NETWORK_FIELDS, fail), fail),
         _load(_table(data, "load", LOAD_FIELDS, fail), manifest, fail),
+        _expectations(data.get("expect", []), manifest, fail),
     )
 
 
@@ -147,3 +172,70 @@ def _load(table: dict, manifest: Manifest, fail: Any) -> LoadModel:
     except ValueError as exc:
         raise fail(f"[load] amount: {exc}") from None
     return LoadModel(count, tuple(senders), value)
+
+
+def _expectations(entries: Any, manifest: Manifest, fail: Any) -> tuple[Expectation, ...]:
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise fail("expect must be [[expect]] tables")
+    return tuple(_expectation(entry, i, manifest, fail) for i, entry in enumerate(entries, 1))
+
+
+def _expectation(entry: dict, index: int, manifest: Manifest, fail: Any) -> Expectation:
+    where = f"expect {index}"
+    unknown = sorted(set(entry) - EXPECT_FIELDS)
+    if unknown:
+        raise fail(
+            f"{where}: unknown field(s) {', '.join(unknown)} "
+            f"(expected: {', '.join(sorted(EXPECT_FIELDS))})"
+        )
+    name = entry.get("metric")
+    if name not in METRICS:
+        raise fail(f"{where}: metric must be one of {', '.join(METRICS)}, got {name!r}")
+    where = f"{where} ({name})"
+    why = entry.get("why")
+    if not isinstance(why, str) or not why.strip():
+        raise fail(f'{where}: say why the run should show it, e.g. why = "its blocks are rejected"')
+    nodes = _expect_nodes(entry, where, name, manifest, fail)
+    change = entry.get("change")
+    bounds = {k: entry[k] for k in ("at_least", "at_most") if k in entry}
+    if (change is None) == (not bounds):
+        raise fail(f"{where}: give either change = falls | rises | holds, or at_least / at_most")
+    if change is not None and change not in CHANGES:
+        raise fail(f"{where}: change must be one of {', '.join(CHANGES)}, got {change!r}")
+    for key, value in [*bounds.items(), ("within", entry.get("within", 0))]:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise fail(f"{where}: {key} must be a number >= 0, got {value!r}")
+    if "within" in entry and change != "holds":
+        raise fail(f'{where}: only change = "holds" takes within')
+    if len(bounds) == 2 and bounds["at_least"] > bounds["at_most"]:
+        raise fail(f"{where}: at_least {bounds['at_least']} is above at_most {bounds['at_most']}")
+    return Expectation(
+        name,
+        why.strip(),
+        nodes,
+        change,
+        *(None if k not in bounds else float(bounds[k]) for k in ("at_least", "at_most")),
+        float(entry.get("within", 0)),
+    )
+
+
+def _expect_nodes(
+    entry: dict, where: str, metric: str, manifest: Manifest, fail: Any
+) -> tuple[str, ...]:
+    raw = entry.get("node", [])
+    nodes = [raw] if isinstance(raw, str) else raw
+    if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
+        raise fail(f"{where}: node is a node's name or a list of them")
+    if METRICS[metric].of == RUN and nodes:
+        raise fail(f"{where}: {metric} is a metric of the whole run: leave node out")
+    if METRICS[metric].shared and not nodes:
+        raise fail(f"{where}: {metric} of every node together is always 100%: name the node(s)")
+    specs = {spec.name: spec for spec in manifest.nodes}
+    for node in nodes:
+        if node not in specs:
+            raise fail(f"{where}: unknown node {node!r} (nodes: {', '.join(specs)})")
+        if specs[node].twin_of is not None:
+            raise fail(f"{where}: {node} is a twin: its tallies are {specs[node].twin_of}'s")
+    if len(set(nodes)) != len(nodes):
+        raise fail(f"{where}: node lists a node twice")
+    return tuple(nodes)
