@@ -171,7 +171,10 @@ def test_expected_effects_open_the_report(censor: Path, tmp_path: Path) -> None:
     assert report.index("## Expected effect") < report.index("## Run")
     assert "- node4's REP share falls: **holds**" in report
     assert "- node4 is slashed: **DOES NOT HOLD**" in report
-    assert "The scenario states no expected effect." in (censor / "report.md").read_text()
+    summary["expect"] = []
+    (out / "summary.json").write_text(json.dumps(summary))
+    write_report(out)
+    assert "The scenario states no expected effect." in (out / "report.md").read_text()
 
 
 # -- determinism and the CLI ----------------------------------------------------------------------
