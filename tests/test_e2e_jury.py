@@ -48,15 +48,16 @@ def censored_in_the_eyes_of(rpc_url: str, number: int) -> set[str]:
 
 
 def censored_block(root: Path) -> tuple[int, list[str]] | None:
-    """A block of node5's, below node1's head, that node1 judged censoring, and the
+    """A finalized block of node5's (one a reorg cannot take away from under the accusation,
+    which would then leave the mempool unincluded) that node1 judged censoring, and the
     transactions it names that node1 saw well before the block's slot and that every juror's
     own verdict names too: a juror votes GUILTY only on what its own first-seen log shows, and
     on a loaded machine gossip can reach one node too late for the rule."""
     current = nodes(root)
     rpc = RPCClient(current["node1"]["rpc"])
-    head = rpc.call("por_blockNumber")
+    finalized = rpc.call("por_getBlockByNumber", "finalized")["number"]
     censor = current["node5"]["address"]
-    for number in range(head - 1, max(0, head - 8), -1):
+    for number in range(finalized, max(0, finalized - 8), -1):
         block = rpc.call("por_getBlockByNumber", number)
         if block is None or block["producer"].lower() != censor.lower():
             continue
