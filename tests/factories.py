@@ -21,6 +21,8 @@ from porchain.crypto.hashing import keccak
 from porchain.crypto.keys import PrivateKey, to_checksum_address
 from porchain.db import Database, MemoryDB, schema
 from porchain.genesis import Genesis
+from porchain.net.messages import Hello
+from porchain.net.peer import new_hello
 from porchain.params import WSCParams
 from porchain.state.objects import Account
 from porchain.types.blocks import Block, compute_tx_root
@@ -40,6 +42,19 @@ def key(index: int) -> PrivateKey:
 
 KEYS = tuple(key(i) for i in range(8))
 PRODUCER = KEYS[0]
+
+
+def peer_hello(index: int = 1) -> Hello:
+    """A HELLO from the node of `key(index)` on an empty chain 1: a peer to build by hand."""
+    zero = b"\x00" * 32
+    return new_hello(
+        chain_id=1,
+        genesis_hash=zero,
+        head_number=0,
+        head_hash=zero,
+        finalized=0,
+        node_id=key(index).address,
+    )
 
 
 def dollars(amount: int | str) -> int:

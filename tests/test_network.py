@@ -17,7 +17,7 @@ from porchain.net.memory import MemoryNetwork
 from porchain.net.peer import Peer, handshake, new_hello
 from porchain.net.transport import ConnectionClosed
 from porchain.types.blocks import Block
-from tests.factories import key, keys_by_address, resign, transfer
+from tests.factories import key, keys_by_address, peer_hello, resign, transfer
 from tests.netsim import PRODUCER_KEYS, Sim, address, network_genesis, simulation
 
 DURATION = 2  # minimal preset: block pools stay open two blocks
@@ -206,15 +206,7 @@ async def test_closing_a_peer_fails_its_pending_requests_at_once(
     async with trio.open_nursery() as nursery:
         await nursery.start(network.transport("b:1").listen, "b:1", lambda conn: trio.sleep(60))
         conn = await network.transport("a:1").connect("b:1")
-        hello = new_hello(
-            chain_id=1,
-            genesis_hash=b"\x00" * 32,
-            head_number=0,
-            head_hash=b"\x00" * 32,
-            finalized=0,
-            node_id=key(1).address,
-        )
-        peer = Peer(conn, hello, outbound=True)
+        peer = Peer(conn, peer_hello(), outbound=True)
         failed_at = []
 
         async def ask() -> None:

@@ -11,7 +11,9 @@ limit until `authenticated`); they are in memory already, so no receive budget a
 
 from __future__ import annotations
 
+import math
 import random
+from collections import deque
 from collections.abc import Callable, Iterable
 
 import trio
@@ -27,7 +29,7 @@ from porchain.net.transport import (
     split_address,
 )
 
-CHANNEL_FRAMES = 256  # bounded like a socket buffer: a slow reader slows its sender
+CHANNEL_FRAMES = 256  # frames a link holds, like a socket buffer: a slow reader slows its sender
 
 
 class MemoryNetwork:
@@ -70,14 +72,49 @@ class MemoryNetwork:
         return not self.reachable(a, b) or (self.loss > 0 and self.random.random() < self.loss)
 
 
+class _Link:
+    """One direction of a memory connection: frames in order, each with the time it is due.
+
+    The reader waits in a cancel scope whose deadline is the first frame's due time, so a frame
+    costs its reader one wakeup (at its due time) and its sender none: a simulation spends its
+    time in the nodes, not in the scheduler.
+    """
+
+    def __init__(self) -> None:
+        self.frames: deque[tuple[float, bytes]] = deque()
+        self.sender_closed = False  # what is queued is still delivered, then the end of stream
+        self.receiver_closed = False  # sends fail
+        self.reader: trio.CancelScope | None = None
+        self.space = trio.lowlevel.ParkingLot()
+
+    def full(self) -> bool:
+        return len(self.frames) >= CHANNEL_FRAMES
+
+    def push(self, due: float, frame: bytes) -> None:
+        if self.sender_closed or self.receiver_closed:
+            raise ConnectionClosed("peer closed the connection")
+        self.frames.append((due, frame))
+        if self.reader is not None and len(self.frames) == 1:
+            self.reader.deadline = due
+
+    def close_sending(self) -> None:
+        self.sender_closed = True
+        self._wake_reader()
+
+    def close_receiving(self) -> None:
+        self.receiver_closed = True
+        self.frames.clear()
+        self.space.unpark_all()
+        self._wake_reader()
+
+    def _wake_reader(self) -> None:
+        if self.reader is not None:
+            self.reader.cancel()
+
+
 class MemoryConnection(Connection):
     def __init__(
-        self,
-        network: MemoryNetwork,
-        local: str,
-        remote: str,
-        outgoing: trio.MemorySendChannel[tuple[float, bytes]],
-        incoming: trio.MemoryReceiveChannel[tuple[float, bytes]],
+        self, network: MemoryNetwork, local: str, remote: str, outgoing: _Link, incoming: _Link
     ) -> None:
         self.network = network
         self.local = local
@@ -87,22 +124,37 @@ class MemoryConnection(Connection):
         self.max_frame_bytes = HANDSHAKE_FRAME_BYTES
 
     async def send(self, frame: bytes) -> None:
+        await trio.lowlevel.checkpoint()
+        while self._outgoing.full() and not self._outgoing.receiver_closed:
+            await self._outgoing.space.park()
+        self._push(frame)
+
+    def send_nowait(self, frame: bytes) -> bool:
+        if self._outgoing.full() or self._outgoing.receiver_closed:
+            return False
+        self._push(frame)
+        return True
+
+    def _push(self, frame: bytes) -> None:
         if self.network.dropped(self.local, self.remote):
-            await trio.lowlevel.checkpoint()
             return
-        try:
-            await self._outgoing.send(
-                (trio.current_time() + self.network.delay(self.local, self.remote), frame)
-            )
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            raise ConnectionClosed("peer closed the connection") from None
+        due = trio.current_time() + self.network.delay(self.local, self.remote)
+        self._outgoing.push(due, frame)
 
     async def receive(self) -> bytes:
-        try:
-            due, frame = await self._incoming.receive()
-        except (trio.EndOfChannel, trio.ClosedResourceError):
-            raise ConnectionClosed("end of stream") from None
-        await trio.sleep_until(due)
+        link = self._incoming
+        while not (link.frames and link.frames[0][0] <= trio.current_time()):
+            if link.receiver_closed or (link.sender_closed and not link.frames):
+                await trio.lowlevel.checkpoint()
+                raise ConnectionClosed("end of stream")
+            with trio.CancelScope(deadline=link.frames[0][0] if link.frames else math.inf) as scope:
+                link.reader = scope
+                try:
+                    await trio.sleep_forever()
+                finally:
+                    link.reader = None
+        _, frame = link.frames.popleft()
+        link.space.unpark()
         check_frame_size(len(frame), self.max_frame_bytes)
         return frame
 
@@ -110,8 +162,9 @@ class MemoryConnection(Connection):
         self.max_frame_bytes = self.network.max_frame_bytes
 
     async def aclose(self) -> None:
-        await self._outgoing.aclose()
-        await self._incoming.aclose()
+        self._outgoing.close_sending()
+        self._incoming.close_receiving()
+        await trio.lowlevel.checkpoint()
 
 
 class MemoryTransport(Transport):
@@ -137,9 +190,9 @@ class MemoryTransport(Transport):
         listener = self.network._listeners.get(address)
         if listener is None or not self.network.reachable(self.address, address):
             raise OSError(f"connection to {address} refused")
-        a_to_b, b_from_a = trio.open_memory_channel[tuple[float, bytes]](CHANNEL_FRAMES)
-        b_to_a, a_from_b = trio.open_memory_channel[tuple[float, bytes]](CHANNEL_FRAMES)
+        a_to_b, b_to_a = _Link(), _Link()
         handler, nursery = listener
-        theirs = MemoryConnection(self.network, address, self.address, b_to_a, b_from_a)
-        nursery.start_soon(handler, theirs)
-        return MemoryConnection(self.network, self.address, address, a_to_b, a_from_b)
+        nursery.start_soon(
+            handler, MemoryConnection(self.network, address, self.address, b_to_a, a_to_b)
+        )
+        return MemoryConnection(self.network, self.address, address, a_to_b, b_to_a)

@@ -101,6 +101,7 @@ class Peer:
         self.farewell: bytes | None = None  # the DISCONNECT frame to send once its tasks stop
         self.torn = False  # a send was cut off mid-frame: the stream can carry nothing more
         self._queue_in, self._queue_out = trio.open_memory_channel[bytes](SEND_QUEUE)
+        self._unsent = 0  # frames queued for the writer and not yet sent: the order to keep
         self._pending: dict[int, tuple[type[Record], trio.MemorySendChannel[Record]]] = {}
         self._ids = itertools.count(1)
 
@@ -118,11 +119,19 @@ class Peer:
 
     def send(self, message: Record) -> bool:
         """Queue a message; False (and counted) when the queue is full."""
+        return self.send_frame(encode_message(message))
+
+    def send_frame(self, frame: bytes) -> bool:
+        """Queue an encoded message (one encoding serves every peer a gossip goes to), or hand
+        it to the connection at once when nothing is waiting before it and that needs no wait."""
+        if not self._unsent and not self.closed and self.conn.send_nowait(frame):
+            return True
         try:
-            self._queue_in.send_nowait(encode_message(message))
+            self._queue_in.send_nowait(frame)
         except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
             self.dropped += 1
             return False
+        self._unsent += 1
         return True
 
     async def run_writer(self) -> None:
@@ -130,6 +139,7 @@ class Peer:
             self.torn = True
             await self.conn.send(frame)
             self.torn = False
+            self._unsent -= 1
 
     async def request(self, message: Record, timeout: float) -> Record:
         """Send a request (its `request_id` is set here) and wait for the matching response.

@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -617,20 +616,18 @@ class NetworkService:
 
     def broadcast_block(self, block: Block, *, exclude: bytes | None = None) -> None:
         self._seen_blocks.add(block.hash)
-        message = m.NewBlock(block.encode())
-        for peer in self._gossip_targets(message):
-            if peer.node_id != exclude:
-                peer.send(message)
+        self._gossip(m.NewBlock(block.encode()), exclude)
 
     def broadcast_transaction(self, tx: Transaction, *, exclude: bytes | None = None) -> None:
         self._seen_txs.add(tx.hash)
-        message = m.Txs([tx.encoded])
-        for peer in self._gossip_targets(message):
-            if peer.node_id != exclude:
-                peer.send(message)
+        self._gossip(m.Txs([tx.encoded]), exclude)
 
-    def _gossip_targets(self, message: Record) -> Iterable[Peer]:
-        return self.node.behaviour.gossip_targets(self.node, list(self.peers.values()), message)
+    def _gossip(self, message: Record, exclude: bytes | None) -> None:
+        frame = m.encode_message(message)
+        peers = list(self.peers.values())
+        for peer in self.node.behaviour.gossip_targets(self.node, peers, message):
+            if peer.node_id != exclude:
+                peer.send_frame(frame)
 
     # -- control -------------------------------------------------------------------------------
 

@@ -45,6 +45,10 @@ class Connection(ABC):
     @abstractmethod
     async def send(self, frame: bytes) -> None: ...
 
+    def send_nowait(self, frame: bytes) -> bool:
+        """Send now if that needs no waiting (False: not sent, use `send`)."""
+        return False
+
     @abstractmethod
     async def receive(self) -> bytes:
         """The next frame; ConnectionClosed at the end, PeerMisbehaved for an oversized one."""
