@@ -3,6 +3,7 @@ perturbations and network model, each seen in a run's outputs."""
 
 from __future__ import annotations
 
+import collections
 import csv
 import itertools
 import json
@@ -267,3 +268,30 @@ def test_sim_run_prints_each_expectation_and_whether_it_held(tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     assert "holds: all nodes' slash count holds (0 -> 0): nobody cheats" in result.output
     assert "DOES NOT HOLD: the run's finalized height is at most 0 (0 -> " in result.output
+
+
+def test_last_revealer_choices_predict_the_schedule_they_win(tmp_path: Path) -> None:
+    """Each epoch's `reveal_choice` counts the e+2 slots of the attacker's side both ways; the
+    way it chose is what the observer's chain then scheduled, so `slots_gained` (withholding
+    over revealing, summed) is the bias won, free of the schedule draw's noise."""
+    summary = run_scenario(
+        load_scenario(SCENARIOS / "last-revealer.toml"), seed=3, slots=96, out=tmp_path
+    )
+    epoch_slots = summary["run"]["epoch_slots"]
+    side = collections.Counter(
+        int(row["slot"]) // epoch_slots
+        for row in rows(tmp_path / "metrics.csv")
+        if row["producer"] in ("attacker", "partner")
+    )
+    full_epochs = 96 // epoch_slots  # slot 96 opens epoch 12: epochs 0-11 are whole
+    choices = events(tmp_path / "events.jsonl", "reveal_choice")
+    checked = [c for c in choices if c["epoch"] + 2 < full_epochs]
+    assert len(checked) >= 6 and any(not c["revealed"] for c in checked)
+    for choice in checked:
+        chosen = choice["slots_revealing" if choice["revealed"] else "slots_withholding"]
+        assert side[choice["epoch"] + 2] == chosen, choice
+        assert choice["slots_gained"] == chosen - choice["slots_revealing"] >= 0
+    attacker = summary["nodes"]["attacker"]
+    assert attacker["reveal_choices"] == len(choices)
+    assert attacker["slots_gained"] == sum(c["slots_gained"] for c in choices) > 0
+    assert "reveal_choices" not in summary["nodes"]["partner"]

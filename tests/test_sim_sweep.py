@@ -28,6 +28,7 @@ from porchain.sim.grid import (
     parse_seeds,
     point_name,
 )
+from porchain.sim.readings import Events, OffenceTimes, event_figures
 from porchain.sim.stats import interval, t_quantile
 from porchain.sim.sweep import Outcome, run_point, write_table
 from porchain.sim.sweep_report import write_report
@@ -223,6 +224,15 @@ def test_a_run_flattens_to_numbers_with_the_shares_derived(tmp_path: Path) -> No
         producers = [r["producer"] for r in csv.DictReader(f)]
     for n in nodes:
         assert float(row[f"nodes.{n}.proposal_share"]) == pytest.approx(producers.count(n) / 8)
+    extra = [float(row[f"nodes.{n}.extra_share"]) for n in nodes]
+    assert sum(extra) == pytest.approx(0, abs=1e-8)  # slots over the REP share, net of the rest
+    censored = {
+        tx["hash"]
+        for line in (tmp_path / "run" / "events.jsonl").read_text().splitlines()
+        for tx in json.loads(line).get("txs", ())
+    }
+    assert row["events.censored_txs"] == str(len(censored)) != "0"
+    assert row["events.offences_slashed"] == "0" and "events.to_slash_ms_mean" not in row
 
 
 def test_table_and_report_list_finished_runs_and_name_the_failed(tmp_path: Path) -> None:
@@ -392,3 +402,25 @@ def test_a_failed_run_is_named_and_the_others_still_finish(tmp_path: Path) -> No
     with (tmp_path / "s" / "sweep" / "sweep.csv").open(newline="") as f:
         assert [r["seed"] for r in csv.DictReader(f)] == ["1"]
     assert "- base seed 2: FileExistsError" in (tmp_path / "s" / "sweep" / "sweep.md").read_text()
+
+
+def test_event_figures_are_counts_and_means_over_what_happened() -> None:
+    events = Events(censored_txs={"0xa", "0xb", "0xc"}, included={"0xa": 300, "0xb": 500})
+    offences = [
+        OffenceTimes("node4", "equivocation", 5, 500, 510, 1200),
+        OffenceTimes("node4", "equivocation", 9, 900, None, 1700),  # detection left out
+    ]
+    assert event_figures(events, offences) == {
+        "censored_txs": 3,
+        "censored_included": 2,
+        "censored_delay_ms_mean": 400.0,
+        "censored_delay_ms_max": 500,
+        "offences_slashed": 2,
+        "to_detection_ms_mean": 10.0,
+        "to_slash_ms_mean": 750.0,
+    }
+    assert event_figures(Events(), []) == {
+        "censored_txs": 0,
+        "censored_included": 0,
+        "offences_slashed": 0,
+    }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -314,3 +315,27 @@ def slashed_offences(run: RunFiles) -> list[OffenceTimes]:
             OffenceTimes(offender, offence, slot, slot * run.slot_ms, detected, slash["t_ms"])
         )
     return found
+
+
+def event_figures(events: Events, offences: list[OffenceTimes]) -> dict[str, float | int]:
+    """A run's study figures from its events, as a sweep tabulates them: censored
+    transactions, how many an honest block included later and their delay from first seen;
+    slashed offences and their mean time to detection and to slash. A mean over nothing is
+    left out, not 0."""
+    delays = [events.included[tx] for tx in events.censored_txs if tx in events.included]
+    detected = [o.detected_ms - o.offence_ms for o in offences if o.detected_ms is not None]
+    figures: dict[str, float | int] = {
+        "censored_txs": len(events.censored_txs),
+        "censored_included": len(delays),
+        "offences_slashed": len(offences),
+    }
+    if delays:
+        figures["censored_delay_ms_mean"] = round(statistics.fmean(delays), 1)
+        figures["censored_delay_ms_max"] = max(delays)
+    if detected:
+        figures["to_detection_ms_mean"] = round(statistics.fmean(detected), 1)
+    if offences:
+        figures["to_slash_ms_mean"] = round(
+            statistics.fmean(o.slashed_ms - o.offence_ms for o in offences), 1
+        )
+    return figures

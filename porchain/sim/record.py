@@ -16,10 +16,11 @@ from __future__ import annotations
 import collections
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from porchain.behaviours.withhold import RevealChoice
 from porchain.consensus.pools import AGAINST, FOR, OPEN, REJECTED, STATUS_NAMES
 from porchain.consensus.slots import scheduled_producer
 from porchain.crypto.keys import to_checksum_address
@@ -84,11 +85,15 @@ class Recorder(NodePlugin):
         self.log = log
         self.genesis_ms = genesis_ms
         self.observer = observer
+        self.reveal_choices = 0  # epochs a withholding behaviour decided (its `choice`)
+        self.slots_gained = 0  # e+2 slots its side got by those choices over always revealing
+        self._choice_epoch: int | None = None
 
     def _t(self) -> int:
         return self.node.clock.now_ms() - self.genesis_ms
 
     def on_new_head(self, head: Block) -> None:
+        self._record_reveal_choice()
         verdict = read_verdict(self.node.chain.db, head.number, head.hash)
         if verdict is not None and verdict.censored_count:
             for tx in verdict.censored:
@@ -125,6 +130,29 @@ class Recorder(NodePlugin):
                     included_t_ms=included,
                     delay_ms=included - (first_seen - self.genesis_ms),
                 )
+
+    def _record_reveal_choice(self) -> None:
+        """A `reveal_choice` event for each epoch a withholding behaviour decided: the e+2 slots
+        of its side if it reveals and if it withholds, both computed by the epoch-end rules.
+        Their difference when it withheld is the bias won, measured without the noise of the
+        schedule draw (the slots its side would get revealing are the honest draw)."""
+        choice = getattr(self.node.behaviour, "choice", None)
+        if not isinstance(choice, RevealChoice) or choice.epoch == self._choice_epoch:
+            return
+        self._choice_epoch = choice.epoch
+        gained = 0 if choice.reveal else choice.slots_withholding - choice.slots_revealing
+        self.reveal_choices += 1
+        self.slots_gained += gained
+        self.log.emit(
+            self._t(),
+            "reveal_choice",
+            node=self.node_name,
+            epoch=choice.epoch,
+            revealed=choice.reveal,
+            slots_revealing=choice.slots_revealing,
+            slots_withholding=choice.slots_withholding,
+            slots_gained=gained,
+        )
 
     def on_equivocation(self, found: Equivocation) -> None:
         self.log.emit(
@@ -340,21 +368,30 @@ def canonical_at_slot(node: Node, slot: int) -> Block | None:
     return node.chain.get_block(header.hash) if header.slot == slot and header.number else None
 
 
-def tallies_json(tallies: Iterable[ProducerTally]) -> dict[str, Any]:
-    return {
-        p.name: {
-            "address": to_checksum_address(p.address),
-            "rep_start": format_amount(p.rep_start),
-            "rep_end": format_amount(p.rep_end),
-            "rep_change": ("-" if p.rep_end < p.rep_start else "")
-            + format_amount(abs(p.rep_end - p.rep_start)),
-            "blocks_produced": p.blocks_produced,
-            "blocks_rejected": p.blocks_rejected,
-            "blocks_open": p.blocks_open,
-            "missed_slots": p.missed_slots,
-            "slots_scheduled": p.slots_scheduled,
-            "slashes": p.slashes,
-            "slashed_rep": format_amount(p.slashed_rep),
-        }
-        for p in tallies
+def tallies_json(
+    tallies: Iterable[ProducerTally], recorders: Mapping[str, Recorder]
+) -> dict[str, Any]:
+    """Each producer's summary; a node whose behaviour chose its reveals also has
+    `reveal_choices` and `slots_gained` (its recorder's)."""
+    return {p.name: _tally_json(p, recorders.get(p.name)) for p in tallies}
+
+
+def _tally_json(p: ProducerTally, recorder: Recorder | None) -> dict[str, Any]:
+    facts = {
+        "address": to_checksum_address(p.address),
+        "rep_start": format_amount(p.rep_start),
+        "rep_end": format_amount(p.rep_end),
+        "rep_change": ("-" if p.rep_end < p.rep_start else "")
+        + format_amount(abs(p.rep_end - p.rep_start)),
+        "blocks_produced": p.blocks_produced,
+        "blocks_rejected": p.blocks_rejected,
+        "blocks_open": p.blocks_open,
+        "missed_slots": p.missed_slots,
+        "slots_scheduled": p.slots_scheduled,
+        "slashes": p.slashes,
+        "slashed_rep": format_amount(p.slashed_rep),
     }
+    if recorder is not None and recorder.reveal_choices:
+        facts["reveal_choices"] = recorder.reveal_choices
+        facts["slots_gained"] = recorder.slots_gained
+    return facts

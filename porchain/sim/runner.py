@@ -186,6 +186,7 @@ async def _main(run: Run) -> dict[str, Any]:
         log = EventLog(events_file, run.max_events)
         async with open_network(run.genesis, network) as sim:
             nodes: dict[str, Node] = {}
+            recorders: dict[str, Recorder] = {}
             for spec in manifest.nodes:
                 node = await sim.add_node(
                     p2p_address(spec.name),
@@ -196,11 +197,10 @@ async def _main(run: Run) -> dict[str, Any]:
                     behaviour=run.behaviour(spec.behaviour, spec.behaviour_args, spec.name),
                     max_peers=spec.max_peers,
                 )
-                node.plugins.append(
-                    Recorder(
-                        node, spec.name, log, GENESIS_TIME_MS, observer=spec.name == run.observer
-                    )
+                recorders[spec.name] = Recorder(
+                    node, spec.name, log, GENESIS_TIME_MS, observer=spec.name == run.observer
                 )
+                node.plugins.append(recorders[spec.name])
                 nodes[spec.name] = node
             observer = nodes[run.observer]
             state = observer.chain.state()
@@ -246,7 +246,7 @@ async def _main(run: Run) -> dict[str, Any]:
                     "events_dropped": log.dropped,
                     "porchain": __version__,
                 },
-                "nodes": tallies_json(tallies),
+                "nodes": tallies_json(tallies, recorders),
                 "twins": {s.name: s.twin_of for s in manifest.nodes if s.twin_of},
             }
             sim.nursery.cancel_scope.cancel()

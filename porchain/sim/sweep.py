@@ -2,18 +2,19 @@
 
 Each run is a task (`run_point`): porchain.sim.runner.run_scenario into
 `DIR/runs/<point>/<seed>/`, returning its summary flattened to numbers as text (`run.head`,
-`nodes.node4.rep_end`, ...) plus two derived per-node columns, `rep_share_end` and
-`proposal_share` (slots the node was scheduled for / slots). A worker holds one thread
-(`threads_per_worker=1`): a run seeds trio's scheduler RNG, which is process-global, so two runs
-in one process at once would draw from each other's stream. The task computes everything the
-table needs from the run itself, so the table is the same whichever cluster ran it, and on a
-cluster of many machines only DIR/runs stays on the worker's disk. (This module imports
-`distributed`, a second's work: the CLI imports it only for `sim sweep`.)
+`nodes.node4.rep_end`, ...) plus derived per-node columns: `rep_share_end`, `proposal_share`
+(slots the node was scheduled for / slots), `extra_share` (that less its mean REP share over the
+run's slots) and, for a node that chose its reveals, `gained_share` (the slots its choices won
+its side / slots); and the events' figures (`events.censored_delay_ms_mean`, ...). A worker
+holds one thread (`threads_per_worker=1`): a run seeds trio's scheduler RNG, which is process-
+global, so two runs in one process at once would draw from each other's stream. The task
+computes everything the table needs from the run itself, so the table is the same whichever
+cluster ran it, and on a cluster of many machines only DIR/runs stays on the worker's disk.
+(This module imports `distributed`, a second's work: the CLI imports it only for `sim sweep`.)
 """
 
 from __future__ import annotations
 
-import collections
 import csv
 import logging
 import re
@@ -27,6 +28,7 @@ from typing import Any
 from distributed import Client, LocalCluster, as_completed
 
 from porchain.sim.grid import Param, Point, SweepError
+from porchain.sim.readings import RunFiles, event_figures, read_run, slashed_offences
 from porchain.sim.runner import run_scenario
 from porchain.sim.scenario import Scenario
 
@@ -57,20 +59,14 @@ def run_point(scenario: Scenario, seed: int, slots: int, out: str) -> dict[str, 
     """The task a worker runs: one simulation, its summary flattened (see the module doc)."""
     for name in NODE_LOGGERS:  # a node's per-block info lines, times the nodes: too many
         logging.getLogger(name).setLevel(logging.WARNING)
-    summary = run_scenario(scenario, seed=seed, slots=slots, out=Path(out))
-    return flatten(summary, scheduled_slots(Path(out) / "metrics.csv"), slots)
+    run_scenario(scenario, seed=seed, slots=slots, out=Path(out))
+    return flatten(read_run(Path(out)), slots)
 
 
-def scheduled_slots(metrics: Path) -> collections.Counter[str]:
-    """Slots each producer was scheduled for, from the `producer` column of metrics.csv."""
-    with metrics.open(encoding="utf-8", newline="") as stream:
-        return collections.Counter(row["producer"] for row in csv.DictReader(stream))
-
-
-def flatten(
-    summary: dict[str, Any], scheduled: collections.Counter[str], slots: int
-) -> dict[str, str]:
-    """The summary's numbers as `section.key` (`nodes.<name>.key`) columns, as text."""
+def flatten(run: RunFiles, slots: int) -> dict[str, str]:
+    """The summary's numbers as `section.key` (`nodes.<name>.key`) columns, as text, the
+    derived shares and the events' figures (`events.<key>`)."""
+    summary = run.summary
     row: dict[str, str] = {}
     for key, value in sorted(summary["run"].items()):
         text = number_text(value)
@@ -79,13 +75,23 @@ def flatten(
     nodes = summary["nodes"]
     rep = {name: Decimal(facts["rep_end"]) for name, facts in nodes.items()}
     total = sum(rep.values()) or Decimal(1)
+    metrics = run.metrics
+    mean_share = dict(zip(metrics.nodes, metrics.mean_share(), strict=True))
+    scheduled = dict(zip(metrics.nodes, metrics.scheduled, strict=True))
     for name, facts in nodes.items():
         for key, value in sorted(facts.items()):
             text = number_text(value)
             if text is not None:
                 row[f"nodes.{name}.{key}"] = text
+        proposal_share = Decimal(scheduled.get(name, 0)) / slots
         row[f"nodes.{name}.rep_share_end"] = _share(rep[name] / total)
-        row[f"nodes.{name}.proposal_share"] = _share(Decimal(scheduled.get(name, 0)) / slots)
+        row[f"nodes.{name}.proposal_share"] = _share(proposal_share)
+        if name in mean_share:
+            row[f"nodes.{name}.extra_share"] = _share(proposal_share - Decimal(mean_share[name]))
+        if "slots_gained" in facts:
+            row[f"nodes.{name}.gained_share"] = _share(Decimal(facts["slots_gained"]) / slots)
+    for key, value in event_figures(run.events, slashed_offences(run)).items():
+        row[f"events.{key}"] = repr(value)
     return row
 
 
