@@ -157,6 +157,24 @@ class Mempool:
             if not queue:
                 del self._by_sender[sender]
 
+    def readmit(self, reverted: Iterable[Transaction], state: State) -> list[Transaction]:
+        """Take back the transactions of reverted blocks that still apply to the new head
+        `state`, each sender's pending ones (numbered after them on the old branch) queued
+        behind them again; drop those that no longer fit. Return the reverted ones taken back."""
+        returning = {tx.hash: tx for tx in reverted}
+        senders = {tx.sender for tx in returning.values()}
+        queued = [tx for sender in senders for tx in self.pending_from(sender)]
+        self.remove(queued)
+        taken = []
+        for tx in sorted([*returning.values(), *queued], key=lambda t: (t.sender, t.nonce)):
+            try:
+                self.add(tx, state)
+            except InvalidTransaction:  # included again on the new branch, or now invalid
+                continue
+            if tx.hash in returning:
+                taken.append(tx)
+        return taken
+
     def revalidate(self, state: State) -> list[Transaction]:
         """Drop each sender's first pending transaction if it can no longer apply (a commit
         whose window passed, a vote on a closed pool...), with the ones queued behind it.
