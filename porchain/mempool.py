@@ -19,7 +19,7 @@ from porchain.consensus.transition import (
     validate_transaction,
     validate_transaction_form,
 )
-from porchain.errors import InvalidTransaction, MempoolFull
+from porchain.errors import InvalidTransaction, MempoolFull, NonceTaken
 from porchain.state.state import State
 from porchain.types.transactions import Transaction, TxKind
 from porchain.units import format_amount
@@ -71,8 +71,10 @@ class Mempool:
         state: State,
         *,
         before_admit: Callable[[Transaction], None] | None = None,
+        replace: bool = True,
     ) -> None:
-        """Validate `tx` against the head `state` and the sender's pending transactions.
+        """Validate `tx` against the head `state` and the sender's pending transactions (one
+        of the same nonce it replaces, or with `replace` false, is refused for: NonceTaken).
 
         `before_admit` (the local journal's write) runs once every check passed and before
         anything changes: if it raises, the mempool is left exactly as it was."""
@@ -83,7 +85,7 @@ class Mempool:
         next_nonce = state.account(tx.sender).nonce
         replaced = queue.get(tx.nonce)
         if replaced is not None:
-            self._check_replacement(replaced.tx, tx)
+            self._check_replacement(replaced.tx, tx, replace)
         elif tx.nonce < next_nonce:
             check_nonce(next_nonce, tx.nonce)
         else:  # the nonce right after the sender's pending transactions
@@ -106,7 +108,11 @@ class Mempool:
         self._by_sender.setdefault(tx.sender, {})[tx.nonce] = entry
         self._by_hash[tx.hash] = entry
 
-    def _check_replacement(self, old: Transaction, new: Transaction) -> None:
+    def _check_replacement(self, old: Transaction, new: Transaction, allowed: bool) -> None:
+        if not allowed:
+            raise NonceTaken(
+                f"nonce {new.nonce} is taken by pending transaction 0x{old.hash.hex()[:16]}.."
+            )
         floor = old.fee + old.fee * self.replace_bump_ppm // 1_000_000
         if new.fee < floor:
             raise InvalidTransaction(

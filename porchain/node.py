@@ -301,22 +301,28 @@ class Node:
             verdict.reason = NO_KEY.encode()
         self.verdicts.record(verdict)
 
-    def submit_transaction(self, raw: bytes) -> Transaction:
+    def submit_transaction(self, raw: bytes, *, replace: bool = True) -> Transaction:
         """Decode and admit a raw transaction sent to us (our RPC); journal it until a block
         includes it. Raise DecodeError, InvalidTransaction, or DiskWriteError if the journal
-        cannot be written (then the transaction is not admitted either)."""
+        cannot be written (then the transaction is not admitted either); NonceTaken, unless
+        `replace`, if a pending transaction has its nonce."""
         tx = Transaction.decode(raw)
-        self.receive_transaction(tx, journal=True)
+        self.receive_transaction(tx, journal=True, replace=replace)
         log.debug("accepted tx=0x%s from=%s", tx.hash.hex(), to_checksum_address(tx.sender))
         return tx
 
     def receive_transaction(
-        self, tx: Transaction, *, source: bytes | None = None, journal: bool = False
+        self,
+        tx: Transaction,
+        *,
+        source: bytes | None = None,
+        journal: bool = False,
+        replace: bool = True,
     ) -> None:
         """Admit a transaction to the mempool (journaled first if `journal`) and relay it to
         peers (but `source`)."""
         record = self.tx_journal.record if journal else None
-        self.mempool.add(tx, self.pending_state(), before_admit=record)
+        self.mempool.add(tx, self.pending_state(), before_admit=record, replace=replace)
         self.first_seen.record(tx.hash, self.clock.now_ms())
         if self.network is not None:
             self.network.broadcast_transaction(tx, exclude=source)
