@@ -57,6 +57,11 @@ class MempoolFull(InvalidTransaction):
     """The mempool is full and the transaction pays too little to evict another."""
 
 
+class NonceTaken(InvalidTransaction):
+    """A transaction sent not to replace one has the nonce of a pending one (of the node's own
+    duties, say, sent between the client's reading of the next nonce and its sending)."""
+
+
 class BlockAlreadyKnown(InvalidBlock):
     """The block is already stored, on the canonical chain or a side branch."""
 

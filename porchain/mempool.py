@@ -19,7 +19,7 @@ from porchain.consensus.transition import (
     validate_transaction,
     validate_transaction_form,
 )
-from porchain.errors import InvalidTransaction, MempoolFull
+from porchain.errors import InvalidTransaction, MempoolFull, NonceTaken
 from porchain.state.state import State
 from porchain.types.transactions import Transaction, TxKind
 from porchain.units import format_amount
@@ -71,8 +71,10 @@ class Mempool:
         state: State,
         *,
         before_admit: Callable[[Transaction], None] | None = None,
+        replace: bool = True,
     ) -> None:
-        """Validate `tx` against the head `state` and the sender's pending transactions.
+        """Validate `tx` against the head `state` and the sender's pending transactions (one
+        of the same nonce it replaces, or with `replace` false, is refused for: NonceTaken).
 
         `before_admit` (the local journal's write) runs once every check passed and before
         anything changes: if it raises, the mempool is left exactly as it was."""
@@ -83,7 +85,7 @@ class Mempool:
         next_nonce = state.account(tx.sender).nonce
         replaced = queue.get(tx.nonce)
         if replaced is not None:
-            self._check_replacement(replaced.tx, tx)
+            self._check_replacement(replaced.tx, tx, replace)
         elif tx.nonce < next_nonce:
             check_nonce(next_nonce, tx.nonce)
         else:  # the nonce right after the sender's pending transactions
@@ -106,7 +108,11 @@ class Mempool:
         self._by_sender.setdefault(tx.sender, {})[tx.nonce] = entry
         self._by_hash[tx.hash] = entry
 
-    def _check_replacement(self, old: Transaction, new: Transaction) -> None:
+    def _check_replacement(self, old: Transaction, new: Transaction, allowed: bool) -> None:
+        if not allowed:
+            raise NonceTaken(
+                f"nonce {new.nonce} is taken by pending transaction 0x{old.hash.hex()[:16]}.."
+            )
         floor = old.fee + old.fee * self.replace_bump_ppm // 1_000_000
         if new.fee < floor:
             raise InvalidTransaction(
@@ -156,6 +162,24 @@ class Mempool:
                 del self._by_hash[queue.pop(nonce).tx.hash]
             if not queue:
                 del self._by_sender[sender]
+
+    def readmit(self, reverted: Iterable[Transaction], state: State) -> list[Transaction]:
+        """Take back the transactions of reverted blocks that still apply to the new head
+        `state`, each sender's pending ones (numbered after them on the old branch) queued
+        behind them again; drop those that no longer fit. Return the reverted ones taken back."""
+        returning = {tx.hash: tx for tx in reverted}
+        senders = {tx.sender for tx in returning.values()}
+        queued = [tx for sender in senders for tx in self.pending_from(sender)]
+        self.remove(queued)
+        taken = []
+        for tx in sorted([*returning.values(), *queued], key=lambda t: (t.sender, t.nonce)):
+            try:
+                self.add(tx, state)
+            except InvalidTransaction:  # included again on the new branch, or now invalid
+                continue
+            if tx.hash in returning:
+                taken.append(tx)
+        return taken
 
     def revalidate(self, state: State) -> list[Transaction]:
         """Drop each sender's first pending transaction if it can no longer apply (a commit

@@ -6,7 +6,6 @@ stopped by cancellation, and the database is closed in `finally`.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import logging
@@ -24,6 +23,7 @@ from porchain.chain import Chain, ImportResult
 from porchain.clock import SlotClock
 from porchain.consensus.asc import Amount
 from porchain.consensus.slots import advance_to_slot, scheduled_producer
+from porchain.consensus.transfer import Transfer
 from porchain.crypto.keys import PrivateKey, to_checksum_address
 from porchain.db.level import LevelDB
 from porchain.duties import (
@@ -246,13 +246,13 @@ class Node:
             self.watermark.advance(self.chain.finalized)
         state = self.chain.state()
         self.mempool.on_new_head([tx for b in result.applied for tx in b.transactions], state)
-        for reverted in reversed(result.reverted):  # oldest first: each sender's nonces line up
-            for tx in reverted.transactions:
-                with contextlib.suppress(InvalidTransaction):  # included again, or now invalid
-                    self.mempool.add(tx, self.pending_state())
-                    self.first_seen.record(tx.hash, self.clock.now_ms())  # pruned: seen again
-        for tx in self.mempool.revalidate(self.pending_state()):
+        reverted = [tx for block in result.reverted for tx in block.transactions]
+        for tx in self.mempool.readmit(reverted, self.pending_state()):
+            self.first_seen.record(tx.hash, self.clock.now_ms())  # pruned: seen again
+        dropped = self.mempool.revalidate(self.pending_state())
+        for tx in dropped:
             log.debug("dropped stale tx=0x%s", tx.hash.hex()[:16])
+        self.keep_own_queue(dropped)
         self.tx_journal.keep_only(self.mempool)
         if self.network is not None:
             self.network.retry_transactions()
@@ -301,22 +301,28 @@ class Node:
             verdict.reason = NO_KEY.encode()
         self.verdicts.record(verdict)
 
-    def submit_transaction(self, raw: bytes) -> Transaction:
+    def submit_transaction(self, raw: bytes, *, replace: bool = True) -> Transaction:
         """Decode and admit a raw transaction sent to us (our RPC); journal it until a block
         includes it. Raise DecodeError, InvalidTransaction, or DiskWriteError if the journal
-        cannot be written (then the transaction is not admitted either)."""
+        cannot be written (then the transaction is not admitted either); NonceTaken, unless
+        `replace`, if a pending transaction has its nonce."""
         tx = Transaction.decode(raw)
-        self.receive_transaction(tx, journal=True)
+        self.receive_transaction(tx, journal=True, replace=replace)
         log.debug("accepted tx=0x%s from=%s", tx.hash.hex(), to_checksum_address(tx.sender))
         return tx
 
     def receive_transaction(
-        self, tx: Transaction, *, source: bytes | None = None, journal: bool = False
+        self,
+        tx: Transaction,
+        *,
+        source: bytes | None = None,
+        journal: bool = False,
+        replace: bool = True,
     ) -> None:
         """Admit a transaction to the mempool (journaled first if `journal`) and relay it to
         peers (but `source`)."""
         record = self.tx_journal.record if journal else None
-        self.mempool.add(tx, self.pending_state(), before_admit=record)
+        self.mempool.add(tx, self.pending_state(), before_admit=record, replace=replace)
         self.first_seen.record(tx.hash, self.clock.now_ms())
         if self.network is not None:
             self.network.broadcast_transaction(tx, exclude=source)
@@ -396,6 +402,44 @@ class Node:
         )
         if due is not None:
             self._send_duty(*due)
+
+    def keep_own_queue(self, dropped: list[Transaction]) -> None:
+        """Take back our key's transactions that were dropped only because one before them went
+        stale (votes a censor kept out until their pools closed, with an ACCUSE sent from our
+        key behind them): only we can use a nonce, so each stale one is filled with an empty
+        transfer to ourselves and the later ones keep theirs. Stale ones at the end just go."""
+        own = sorted((tx for tx in dropped if tx.sender == self.address), key=lambda t: t.nonce)
+        if not own:
+            return
+        state = self.pending_state()
+        trailing: list[Transaction] = []  # fillers after the last transaction taken back
+        for tx in own:
+            try:
+                self.mempool.add(tx, state)
+            except InvalidTransaction:
+                filler = self._filler(state, tx.nonce)
+                if filler is None:
+                    break
+                trailing.append(filler)
+            else:
+                trailing.clear()
+        self.mempool.remove(trailing[:1])
+        if self.network is not None:
+            for tx in self.mempool.pending_from(own[0].sender):  # peers dropped them too
+                self.network.broadcast_transaction(tx)
+
+    def _filler(self, state: State, nonce: int) -> Transaction | None:
+        """An empty transfer to ourselves at `nonce`, admitted to the mempool (None: refused)."""
+        assert self.key is not None
+        payload = Transfer(self.key.address, 0).to_rlp()
+        filler = sign_duty(self.key, state, nonce, TxKind.TRANSFER, payload)
+        try:
+            self.mempool.add(filler, state)
+        except InvalidTransaction as exc:
+            log.warning("could not fill stale nonce %d: %s", nonce, exc)
+            return None
+        self.first_seen.record(filler.hash, self.clock.now_ms())
+        return filler
 
     def _send_duty(self, kind: int, payload: list) -> None:
         assert self.key is not None

@@ -6,8 +6,9 @@ import pytest
 
 from porchain.chain import Chain
 from porchain.errors import InvalidTransaction, MempoolFull
+from porchain.genesis import Genesis
 from porchain.mempool import Mempool
-from tests.factories import KEYS, dollars, extend, transfer
+from tests.factories import KEYS, dollars, extend, new_chain, transfer
 
 ALICE, BOB, CAROL = KEYS[1], KEYS[2], KEYS[3]
 
@@ -115,6 +116,21 @@ def test_new_head_forgets_included_and_passed_transactions(chain: Chain) -> None
     block = extend(chain, txs[:2])
     mempool.on_new_head(block.transactions, chain.state())
     assert mempool.transactions() == [txs[2]]
+
+
+def test_a_reverted_transaction_returns_ahead_of_its_senders_pending_ones(
+    chain: Chain, genesis: Genesis
+) -> None:
+    """A reorg reverts the block with ALICE's nonce 0 while her nonce 1 waits: both must stay
+    (nonce 0 was refused, as if a gap, and nonce 1 then dropped as one)."""
+    before = new_chain(genesis).state()  # the new head's: nonce 0 not applied
+    mempool = pool(chain)
+    txs = [transfer(ALICE, BOB.address, 1, nonce=n) for n in range(2)]
+    mempool.on_new_head(extend(chain, txs[:1]).transactions, chain.state())
+    mempool.add(txs[1], chain.state())
+    assert mempool.readmit(txs[:1], before) == txs[:1]
+    assert mempool.transactions() == txs
+    assert mempool.revalidate(before) == []
 
 
 def test_removing_a_transaction_drops_the_senders_later_ones(chain: Chain) -> None:

@@ -185,6 +185,23 @@ async def test_replayed_transaction_is_refused(served: tuple[Node, Client]) -> N
     assert len(node.mempool) == 0
 
 
+async def test_a_transaction_sent_not_to_replace_is_refused_on_a_taken_nonce(
+    served: tuple[Node, Client],
+) -> None:
+    """What `porchain tx` sends with a nonce it read from the node: if the node's own duty took
+    that nonce meanwhile, it is refused (and signed again), not a replacement of the duty."""
+    node, client = served
+    duty = transfer(ALICE, BOB.address, 1, nonce=0)
+    await client.call("por_sendRawTransaction", raw_hex(duty))
+    ours = transfer(ALICE, BOB.address, 2, nonce=0, fee=dollars("0.01"))  # would replace it
+    error = await client.error("por_sendRawTransaction", raw_hex(ours), False)
+    assert error["code"] == errors.NONCE_TAKEN and "nonce 0 is taken" in error["message"]
+    assert node.mempool.transactions() == [duty]
+    again = transfer(ALICE, BOB.address, 2, nonce=1)
+    sent = await client.call("por_sendRawTransaction", raw_hex(again), False)
+    assert sent == "0x" + again.hash.hex()
+
+
 async def test_protocol_errors(served: tuple[Node, Client]) -> None:
     _, client = served
     status, answer = await client.raw(b"{not json")

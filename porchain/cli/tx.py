@@ -24,12 +24,14 @@ from porchain.consensus.transfer import Transfer
 from porchain.crypto.keys import PrivateKey
 from porchain.errors import PorchainError
 from porchain.params import WSCParams
-from porchain.rpc.client import RPCClient
+from porchain.rpc.client import RemoteError, RPCClient
+from porchain.rpc.errors import NONCE_TAKEN
 from porchain.types.codec import RLPItem
 from porchain.types.transactions import Transaction, TxKind
 from porchain.units import format_amount, parse_amount
 
 POLL_SECONDS = 0.25
+NONCE_ATTEMPTS = 5  # the node's duties take a nonce about once a slot: a few reads suffice
 
 
 def amount_arg(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
@@ -87,10 +89,22 @@ def send_with_key(
     output: str,
 ) -> None:
     """`send_transaction` with the key already unlocked (`gov vote --await-pool` unlocks it
-    before it waits, so the vote goes out the moment its pool opens)."""
+    before it waits, so the vote goes out the moment its pool opens).
+
+    With the next nonce read from the node, the node's own duties (when the key is its
+    producer's) may take that nonce before our transaction arrives: it is then refused, not a
+    replacement of theirs, and signed again on the nonce read anew."""
     client = rpc_client(ctx, rpc_url)
-    signed = sign_transaction(client, key, kind, payload, fee=fee, nonce=nonce)
-    send_and_report(client, signed, wait=wait, timeout=timeout, output=output)
+    for attempt in range(1, NONCE_ATTEMPTS + 1):
+        signed = sign_transaction(client, key, kind, payload, fee=fee, nonce=nonce)
+        try:
+            send_and_report(
+                client, signed, wait=wait, timeout=timeout, output=output, replace=nonce is not None
+            )
+            return
+        except RemoteError as exc:
+            if nonce is not None or exc.code != NONCE_TAKEN or attempt == NONCE_ATTEMPTS:
+                raise
 
 
 def send_and_report(
@@ -101,9 +115,11 @@ def send_and_report(
     timeout: float,
     output: str,
     extra: dict[str, Any] | None = None,
+    replace: bool = True,
 ) -> None:
-    """Send; report the hash, fee and status, and `extra` fields first (e.g. a post id)."""
-    tx_hash = client.call("por_sendRawTransaction", "0x" + tx.encoded.hex())
+    """Send (refused, with `replace` false, if a pending transaction has its nonce); report the
+    hash, fee and status, and `extra` fields first (e.g. a post id)."""
+    tx_hash = client.call("por_sendRawTransaction", "0x" + tx.encoded.hex(), replace)
     result: dict[str, Any] = {
         **(extra or {}),
         "hash": tx_hash,

@@ -24,7 +24,13 @@ import numpy as np
 import trio
 
 from porchain.chain import Chain
-from porchain.errors import DecodeError, DiskWriteError, InvalidTransaction, MempoolFull
+from porchain.errors import (
+    DecodeError,
+    DiskWriteError,
+    InvalidTransaction,
+    MempoolFull,
+    NonceTaken,
+)
 from porchain.rpc import errors
 from porchain.rpc.errors import RPCError
 from porchain.rpc.limits import RPCLimits
@@ -257,6 +263,8 @@ def _guarded(method: str, compute: Callable[[], Any]) -> Any:
         ) from None
     except MempoolFull as exc:
         raise RPCError(errors.MEMPOOL_FULL, str(exc)) from None
+    except NonceTaken as exc:
+        raise RPCError(errors.NONCE_TAKEN, f"transaction rejected: {exc}") from None
     except (InvalidTransaction, DecodeError) as exc:
         raise RPCError(errors.TX_REJECTED, f"transaction rejected: {exc}") from None
     except Exception:

@@ -105,8 +105,11 @@ class PorApi:
         return Offload(finish)
 
     @on_loop
-    def por_sendRawTransaction(self, raw: Any) -> str:
-        tx = self.node.submit_transaction(params.hex_bytes(raw, "raw transaction"))
+    def por_sendRawTransaction(self, raw: Any, replace: Any = True) -> str:
+        """Admit a signed transaction; with `replace` false, refuse it (NONCE_TAKEN) rather
+        than replace a pending one of the same nonce."""
+        replace = params.boolean(replace, "replace")
+        tx = self.node.submit_transaction(params.hex_bytes(raw, "raw transaction"), replace=replace)
         return hex0x(tx.hash)
 
     @on_loop
