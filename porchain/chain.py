@@ -21,10 +21,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from porchain.consensus.executions import execute_block
 from porchain.consensus.modules import BlockContext, Rules
 from porchain.consensus.selection import check_block_slot
 from porchain.consensus.slots import scheduled_producer
-from porchain.consensus.transition import check_producer, process_block, process_block_form
+from porchain.consensus.transition import check_producer, process_block_form
 from porchain.db import schema
 from porchain.db.abc import Database, WriteBatch
 from porchain.db.memory import MemoryDB
@@ -45,6 +46,7 @@ from porchain.state.state import (
     JournalEntry,
     Readable,
     State,
+    StateDiff,
     decode_journal,
     encode_journal,
     undo_journal,
@@ -290,18 +292,16 @@ class Chain:
         state = State(self.db)
         check_not_future(state, block, now_ms)
         try:
-            ctx = process_block(state, block, self.rules)
+            executed = execute_block(self.db, block, self.rules)
             with self.side.batch() as batch:
-                root, journal = state.commit(batch)
-                check_state_root(block, root)
+                self._write_executed(batch, block, executed.diff)
                 self._store(batch, block)
-                self._write_canonical_block(batch, block, journal)
-                checkpoint = self._advance_checkpoint(batch, state, [block])
+                checkpoint = self._advance_checkpoint(batch, State(batch), [block])
         except InvalidBlock:
             self._remember_invalid(block)
             raise
         self._set_head(block.header, checkpoint)
-        return ImportResult("head", (block,), (), (ctx,))
+        return ImportResult("head", (block,), (), (executed.ctx,))
 
     def _check_side_block(self, block: Block, parent: Block, now_ms: int | None) -> None:
         """The checks that need no state: a side block is validated in full only by a reorg."""
@@ -370,13 +370,12 @@ class Chain:
                     self._undo_block(batch, block)
                     self.side.add(batch, block)
                 for current in branch:
-                    state = State(batch)  # reads through the batch: sees the undone state
-                    contexts.append(process_block(state, current, self.rules))
-                    root, journal = state.commit(batch)
-                    check_state_root(current, root)
-                    self._write_canonical_block(batch, current, journal)
+                    # read through the batch: the state after the blocks undone or applied
+                    executed = execute_block(batch, current, self.rules)
+                    contexts.append(executed.ctx)
+                    self._write_executed(batch, current, executed.diff)
                     self.side.remove(batch, current)
-                checkpoint = self._advance_checkpoint(batch, state, branch)
+                checkpoint = self._advance_checkpoint(batch, State(batch), branch)
         except InvalidBlock as exc:
             self._forget_invalid(current, branch[-1])
             raise InvalidBlock(
@@ -465,6 +464,11 @@ class Chain:
     def _store(self, batch: WriteBatch, block: Block) -> None:
         batch.put(schema.block_key(block.hash), block.encode())
         batch.put(schema.child_key(block.header.parent_hash, block.hash), b"")
+
+    def _write_executed(self, batch: WriteBatch, block: Block, diff: StateDiff) -> None:
+        """Write the state `block` gave (if its root is the header's) and its indexes."""
+        check_state_root(block, diff.root)
+        self._write_canonical_block(batch, block, diff.write(batch))
 
     def _write_canonical_block(self, batch: WriteBatch, block: Block, journal: list) -> None:
         batch.put(schema.journal_key(block.hash), encode_journal(journal))

@@ -6,6 +6,7 @@ Core modules are listed here; other packages (governance) plug theirs in through
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.metadata import entry_points
 
 from porchain.consensus.asc import AscModule
@@ -28,5 +29,8 @@ def plugin_modules() -> list[Module]:
     return [ep.load()() for ep in found]
 
 
+@cache
 def default_rules() -> Rules:
+    """One rule set per process: the nodes of a simulation share it, and so share the block
+    executions kept for it (porchain.consensus.executions)."""
     return Rules([*core_modules(), *plugin_modules()])

@@ -15,7 +15,7 @@ from porchain.errors import DatabaseError
 from porchain.genesis import Allocation, Genesis
 from porchain.params import WSCParams
 from porchain.state.lthash import LtHash
-from porchain.state.objects import Account, Pool, Stake, Supply
+from porchain.state.objects import Account, ActiveWsc, Pool, Stake, Supply
 from porchain.state.state import (
     State,
     decode_journal,
@@ -351,3 +351,19 @@ def test_chain_conserves_dollars_over_blocks_with_transfers_and_burns() -> None:
     assert state.supply.dollars == dollars(117) + 3 * dollars(10) - dollars(2)
     assert INCINERATOR not in accounts(chain.db)
     assert_conserved(chain)
+
+
+def test_params_follow_the_active_wsc_as_rules_change_it() -> None:
+    """`params` is decoded once per WSC, but follows a new active WSC or a changed record."""
+    state = new_chain().state()
+    first = state.params
+    assert state.params is first
+    wider = first.replace(slot_ms=first.slot_ms * 2)
+    state.wsc(state.wsc_id).params_json = wider.encode()
+    assert state.params == wider
+    state.wsc(state.wsc_id + 1).params_json = first.replace(slot_ms=70).encode()
+    state.get(schema.ACTIVE_WSC_STATE_KEY, ActiveWsc).wsc_id += 1
+    assert state.params.slot_ms == 70
+    state.wsc(state.wsc_id).params_json = b""
+    with pytest.raises(DatabaseError, match="state has no WSC"):
+        state.params  # noqa: B018

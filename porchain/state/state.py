@@ -8,6 +8,7 @@ into the caller's atomic write batch. A `State` that is never committed is a fre
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol, TypeVar
 
@@ -61,6 +62,8 @@ class State:
         self._lthash = lthash  # loaded when first needed: reads never need it
         self._entries: dict[bytes, Entry] = {}
         self._base: dict[bytes, Entry] | None = None  # a forked state's entries, copied on read
+        # the active WSC's params_json (the very object) and its decoding, read on every check
+        self._params: tuple[bytes, WSCParams] | None = None
 
     def fork(self) -> State:
         """A state that reads as this one does now, its changes included, and changes apart
@@ -171,9 +174,11 @@ class State:
     def params(self) -> WSCParams:
         """The parameters of the active WSC."""
         record = self.wsc(self.wsc_id)
-        if record.is_empty():
-            raise DatabaseError(f"state has no WSC #{self.wsc_id} (not initialised?)")
-        return _decode_params(record.params_json)
+        if self._params is None or self._params[0] is not record.params_json:
+            if record.is_empty():
+                raise DatabaseError(f"state has no WSC #{self.wsc_id} (not initialised?)")
+            self._params = (record.params_json, _decode_params(record.params_json))
+        return self._params[1]
 
     # -- commitment --------------------------------------------------------------------------
 
@@ -199,20 +204,40 @@ class State:
     def root(self) -> bytes:
         return self._updated_lthash(self.changes()).root()
 
-    def commit(self, batch: WriteBatch) -> tuple[bytes, list[JournalEntry]]:
-        """Write the changes into `batch`; return the new state root and the undo journal."""
+    def diff(self) -> StateDiff:
+        """This block's changes and the lattice hash after them, apart from this state."""
         changes = self.changes()
         lthash = self._updated_lthash(changes)
-        for key, _, new in changes:
+        return StateDiff(tuple(changes), lthash.to_bytes(), lthash.root())
+
+    def commit(self, batch: WriteBatch) -> tuple[bytes, list[JournalEntry]]:
+        """Write the changes into `batch`; return the new state root and the undo journal."""
+        diff = self.diff()
+        journal = diff.write(batch)
+        self._lthash = LtHash.from_bytes(diff.lthash)
+        for key, _, new in diff.changes:
+            self._entries[key] = (new, self._entries[key][1])
+        return diff.root, journal
+
+
+@dataclass(frozen=True)
+class StateDiff:
+    """What committing a state writes: its changed entries and its new lattice hash. Nothing
+    in it is changed after it is made, so one diff can be written into many databases."""
+
+    changes: tuple[Change, ...]
+    lthash: bytes  # LtHash.to_bytes()
+    root: bytes
+
+    def write(self, batch: WriteBatch) -> list[JournalEntry]:
+        """Write the changes and the lattice hash into `batch`; return the undo journal."""
+        for key, _, new in self.changes:
             if new is None:
                 batch.delete(schema.state_db_key(key))
             else:
                 batch.put(schema.state_db_key(key), new)
-        batch.put(schema.LTHASH_KEY, lthash.to_bytes())
-        self._lthash = lthash
-        for key, _, new in changes:
-            self._entries[key] = (new, self._entries[key][1])
-        return lthash.root(), [(key, old) for key, old, _ in changes]
+        batch.put(schema.LTHASH_KEY, self.lthash)
+        return [(key, old) for key, old, _ in self.changes]
 
 
 def decode_entry(cls: type[T], raw: bytes) -> T:
