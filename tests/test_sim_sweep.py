@@ -166,9 +166,9 @@ def test_a_grid_over_the_run_bound_is_refused() -> None:
 @pytest.mark.parametrize(
     ("metric", "message"),
     [
-        ("node.node4.slashes", "is run.<key> or nodes.<node>.<key>"),
-        ("run", "is run.<key> or nodes.<node>.<key>"),
-        ("nodes.node4", "is run.<key> or nodes.<node>.<key>"),
+        ("node.node4.slashes", "is run.<key>, events.<key> or nodes.<node>.<key>"),
+        ("run", "is run.<key>, events.<key> or nodes.<node>.<key>"),
+        ("nodes.node4", "is run.<key>, events.<key> or nodes.<node>.<key>"),
         ("nodes.node9.slashes", "no node 'node9'"),
     ],
 )

@@ -162,19 +162,20 @@ def build_grid(path: Path, params: Iterable[Param], seeds: tuple[int, ...]) -> l
 
 
 def check_metrics(metrics: Iterable[str], node_names: list[str]) -> None:
-    """Refuse a --metric that cannot name a sweep.csv column (`run.<key>`, `nodes.<node>.<key>`,
-    globs allowed) before anything runs; whether the key exists is known only from the runs."""
+    """Refuse a --metric that cannot name a sweep.csv column (`run.<key>`, `events.<key>`,
+    `nodes.<node>.<key>`, globs allowed) before anything runs; whether the key exists is known
+    only from the runs."""
     for metric in metrics:
         head, _, rest = metric.partition(".")
         node = rest.partition(".")[0]
         known_node = node in node_names or any(c in node for c in "*?[")
-        if (head == "run" and rest) or (head == "nodes" and known_node and "." in rest):
+        if (head in ("run", "events") and rest) or (head == "nodes" and known_node and "." in rest):
             continue
         if head == "nodes" and not known_node:
             raise SweepError(f"--metric {metric}: no node {node!r} ({_list(node_names)})")
         raise SweepError(
-            f"--metric {metric}: a sweep.csv column is run.<key> or nodes.<node>.<key> "
-            "(globs allowed: nodes.*.missed_slots)"
+            f"--metric {metric}: a sweep.csv column is run.<key>, events.<key> or "
+            "nodes.<node>.<key> (globs allowed: nodes.*.missed_slots)"
         )
 
 

@@ -32,7 +32,7 @@ from porchain.sim.readings import RunFiles, event_figures, read_run, slashed_off
 from porchain.sim.runner import run_scenario
 from porchain.sim.scenario import Scenario
 
-NODE_LOGGERS = ("porchain.node", "porchain.net.service", "porchain.behaviours")
+NODE_LOGGERS = ("porchain", "judicial", "governance")
 SHARE_DIGITS = Decimal("1e-9")
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
 LOCAL_HTTP = "127.0.0.1:0"  # the scheduler's HTTP routes: a free loopback port, never 8787
@@ -57,8 +57,8 @@ def run_dir(out: Path, point: Point, seed: int) -> Path:
 
 def run_point(scenario: Scenario, seed: int, slots: int, out: str) -> dict[str, str]:
     """The task a worker runs: one simulation, its summary flattened (see the module doc)."""
-    for name in NODE_LOGGERS:  # a node's per-block info lines, times the nodes: too many
-        logging.getLogger(name).setLevel(logging.WARNING)
+    for name in NODE_LOGGERS:  # the nodes' lines, times the nodes, times the runs: too many;
+        logging.getLogger(name).setLevel(logging.ERROR)  # what a run shows is in its files
     run_scenario(scenario, seed=seed, slots=slots, out=Path(out))
     return flatten(read_run(Path(out)), slots)
 
