@@ -23,7 +23,6 @@ from porchain.chain import Chain, ImportResult
 from porchain.clock import SlotClock
 from porchain.consensus.asc import Amount
 from porchain.consensus.slots import advance_to_slot, scheduled_producer
-from porchain.consensus.transfer import Transfer
 from porchain.crypto.keys import PrivateKey, to_checksum_address
 from porchain.db.level import LevelDB
 from porchain.duties import (
@@ -252,7 +251,6 @@ class Node:
         dropped = self.mempool.revalidate(self.pending_state())
         for tx in dropped:
             log.debug("dropped stale tx=0x%s", tx.hash.hex()[:16])
-        self.keep_own_queue(dropped)
         self.tx_journal.keep_only(self.mempool)
         if self.network is not None:
             self.network.retry_transactions()
@@ -402,44 +400,6 @@ class Node:
         )
         if due is not None:
             self._send_duty(*due)
-
-    def keep_own_queue(self, dropped: list[Transaction]) -> None:
-        """Take back our key's transactions that were dropped only because one before them went
-        stale (votes a censor kept out until their pools closed, with an ACCUSE sent from our
-        key behind them): only we can use a nonce, so each stale one is filled with an empty
-        transfer to ourselves and the later ones keep theirs. Stale ones at the end just go."""
-        own = sorted((tx for tx in dropped if tx.sender == self.address), key=lambda t: t.nonce)
-        if not own:
-            return
-        state = self.pending_state()
-        trailing: list[Transaction] = []  # fillers after the last transaction taken back
-        for tx in own:
-            try:
-                self.mempool.add(tx, state)
-            except InvalidTransaction:
-                filler = self._filler(state, tx.nonce)
-                if filler is None:
-                    break
-                trailing.append(filler)
-            else:
-                trailing.clear()
-        self.mempool.remove(trailing[:1])
-        if self.network is not None:
-            for tx in self.mempool.pending_from(own[0].sender):  # peers dropped them too
-                self.network.broadcast_transaction(tx)
-
-    def _filler(self, state: State, nonce: int) -> Transaction | None:
-        """An empty transfer to ourselves at `nonce`, admitted to the mempool (None: refused)."""
-        assert self.key is not None
-        payload = Transfer(self.key.address, 0).to_rlp()
-        filler = sign_duty(self.key, state, nonce, TxKind.TRANSFER, payload)
-        try:
-            self.mempool.add(filler, state)
-        except InvalidTransaction as exc:
-            log.warning("could not fill stale nonce %d: %s", nonce, exc)
-            return None
-        self.first_seen.record(filler.hash, self.clock.now_ms())
-        return filler
 
     def _send_duty(self, kind: int, payload: list) -> None:
         assert self.key is not None

@@ -11,7 +11,6 @@ from porchain.chain import Chain
 from porchain.clock import SlotClock
 from porchain.consensus.pools import AGAINST, FOR, Vote
 from porchain.consensus.slots import scheduled_producer
-from porchain.consensus.transfer import Transfer
 from porchain.duties import encumber_due, sign_duty
 from porchain.node import Node, NodeConfig
 from porchain.types.transactions import Transaction, TxKind
@@ -117,28 +116,6 @@ async def test_a_late_own_block_gets_our_vote_a_late_peer_block_does_not(
     node.import_block(block, source=RIVAL.address)
     assert chain.head == block.header
     assert my_votes(node) == [FOR]  # still only the vote on our own block
-
-
-async def test_our_transaction_behind_votes_a_censor_kept_out_survives_their_expiry(
-    chain: Chain, autojump_clock: trio.testing.MockClock
-) -> None:
-    """The jury devnet's flake: node1's ACCUSE queued behind its own VOTEs, which the censor's
-    blocks left out until their pools closed; the first went stale and took the ACCUSE with it.
-    Now the stale nonce is filled with an empty transfer to ourselves and the rest keep theirs."""
-    node = node_at_slot(chain, 3)
-    node.import_block(await rival_block_at(node, rival_slot(chain, 3), []))  # our vote: nonce 0
-    ours = transfer(ME, USER.address, 1, nonce=1)
-    node.submit_transaction(ours.encoded)
-    for _ in range(chain.state().params.block_pool_duration + 1):  # the censor leaves ours out
-        node.import_block(await rival_block_at(node, rival_slot(chain, chain.head.slot), []))
-
-    pending = node.mempool.pending_from(ME.address)
-    assert [tx.nonce for tx in pending] == list(range(len(pending)))
-    filler, kept = pending[:2]
-    assert (filler.kind, filler.payload) == (TxKind.TRANSFER, Transfer(ME.address, 0).to_rlp())
-    assert kept == ours
-    honest = await rival_block_at(node, rival_slot(chain, chain.head.slot), pending)
-    assert ours in honest.transactions
 
 
 async def test_beacon_duty_commits_then_reveals_with_a_stored_salt(
