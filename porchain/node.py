@@ -248,8 +248,7 @@ class Node:
         reverted = [tx for block in result.reverted for tx in block.transactions]
         for tx in self.mempool.readmit(reverted, self.pending_state()):
             self.first_seen.record(tx.hash, self.clock.now_ms())  # pruned: seen again
-        dropped = self.mempool.revalidate(self.pending_state())
-        for tx in dropped:
+        for tx in self.mempool.revalidate(self.pending_state()):
             log.debug("dropped stale tx=0x%s", tx.hash.hex()[:16])
         self.tx_journal.keep_only(self.mempool)
         if self.network is not None:
