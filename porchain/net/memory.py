@@ -7,10 +7,15 @@ with probability `loss` (seeded, reproducible), and never across a partition: co
 between the sides go silent and new ones are refused, as a real network partition looks to TCP
 peers. Frames are limited as over TCP (the handshake's
 limit until `authenticated`); they are in memory already, so no receive budget applies.
+
+Due times are on a grid of milliseconds (rounded up), and one timer for the whole network
+(`_Deliveries`) wakes the readers whose first frame is due: a frame costs its reader one wakeup
+and no timer of its own, and the frames due in the same tick cost the clock one step.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections import deque
@@ -30,6 +35,7 @@ from porchain.net.transport import (
 )
 
 CHANNEL_FRAMES = 256  # frames a link holds, like a socket buffer: a slow reader slows its sender
+TICKS_PER_SECOND = 1000  # the grid of due times: milliseconds
 
 
 class MemoryNetwork:
@@ -49,6 +55,7 @@ class MemoryNetwork:
         self.random = random.Random(seed)
         self._listeners: dict[str, tuple[Handler, trio.Nursery]] = {}
         self._side: dict[str, int] | None = None
+        self.deliveries = _Deliveries()
 
     def transport(self, address: str) -> MemoryTransport:
         """The transport of the node that listens on (and dials from) `address`."""
@@ -68,23 +75,62 @@ class MemoryNetwork:
         """Seconds a frame from `a` takes to reach `b`."""
         return self.latency if self.link_latency is None else self.link_latency(a, b)
 
+    def due(self, a: str, b: str) -> float:
+        """When a frame sent from `a` now reaches `b`: on the grid of ticks, rounded up."""
+        ticks = (trio.current_time() + self.delay(a, b)) * TICKS_PER_SECOND
+        return math.ceil(ticks - 1e-6) / TICKS_PER_SECOND  # - 1e-6: a due time on the grid stays
+
     def dropped(self, a: str, b: str) -> bool:
         return not self.reachable(a, b) or (self.loss > 0 and self.random.random() < self.loss)
 
 
-class _Link:
-    """One direction of a memory connection: frames in order, each with the time it is due.
+class _Deliveries:
+    """The network's one timer: at each due time, it wakes the readers whose first frame is due.
 
-    The reader waits in a cancel scope whose deadline is the first frame's due time, so a frame
-    costs its reader one wakeup (at its due time) and its sender none: a simulation spends its
-    time in the nodes, not in the scheduler.
+    It runs as a trio system task of the current run, started when first needed.
     """
 
     def __init__(self) -> None:
+        self._links: dict[float, list[_Link]] = {}  # due time -> links to look at then
+        self._times: list[float] = []  # a heap of the keys of _links
+        self._timer: trio.CancelScope | None = None
+        self._run_token: trio.lowlevel.TrioToken | None = None
+
+    def wake_at(self, due: float, link: _Link) -> None:
+        token = trio.lowlevel.current_trio_token()
+        if token is not self._run_token:  # a new trio run: what the last one left is void
+            self._links, self._times, self._timer = {}, [], None
+            self._run_token = token
+            trio.lowlevel.spawn_system_task(self._run, name="memory network deliveries")
+        links = self._links.get(due)
+        if links is not None:
+            links.append(link)
+            return
+        self._links[due] = [link]
+        heapq.heappush(self._times, due)
+        if self._timer is not None and due < self._timer.deadline:
+            self._timer.deadline = due
+
+    async def _run(self) -> None:
+        while True:
+            now = trio.current_time()
+            while self._times and self._times[0] <= now:
+                for link in self._links.pop(heapq.heappop(self._times)):
+                    link.wake_if_due(now)
+            with trio.CancelScope(deadline=self._times[0] if self._times else math.inf) as timer:
+                self._timer = timer
+                await trio.sleep_forever()
+
+
+class _Link:
+    """One direction of a memory connection: frames in order, each with the time it is due."""
+
+    def __init__(self, deliveries: _Deliveries) -> None:
+        self.deliveries = deliveries
         self.frames: deque[tuple[float, bytes]] = deque()
         self.sender_closed = False  # what is queued is still delivered, then the end of stream
         self.receiver_closed = False  # sends fail
-        self.reader: trio.CancelScope | None = None
+        self.reader: trio.lowlevel.Task | None = None  # waiting in `wait`
         self.space = trio.lowlevel.ParkingLot()
 
     def full(self) -> bool:
@@ -95,7 +141,23 @@ class _Link:
             raise ConnectionClosed("peer closed the connection")
         self.frames.append((due, frame))
         if self.reader is not None and len(self.frames) == 1:
-            self.reader.deadline = due
+            self.deliveries.wake_at(due, self)
+
+    async def wait(self) -> None:
+        """Until the first frame is due, or the link closes (or a spurious wakeup)."""
+        if self.frames:
+            self.deliveries.wake_at(self.frames[0][0], self)
+        self.reader = trio.lowlevel.current_task()
+
+        def abort(_: object) -> trio.lowlevel.Abort:
+            self.reader = None
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+    def wake_if_due(self, now: float) -> None:
+        if self.frames and self.frames[0][0] <= now:
+            self._wake_reader()
 
     def close_sending(self) -> None:
         self.sender_closed = True
@@ -109,7 +171,8 @@ class _Link:
 
     def _wake_reader(self) -> None:
         if self.reader is not None:
-            self.reader.cancel()
+            trio.lowlevel.reschedule(self.reader)
+            self.reader = None
 
 
 class MemoryConnection(Connection):
@@ -138,8 +201,7 @@ class MemoryConnection(Connection):
     def _push(self, frame: bytes) -> None:
         if self.network.dropped(self.local, self.remote):
             return
-        due = trio.current_time() + self.network.delay(self.local, self.remote)
-        self._outgoing.push(due, frame)
+        self._outgoing.push(self.network.due(self.local, self.remote), frame)
 
     async def receive(self) -> bytes:
         link = self._incoming
@@ -147,12 +209,7 @@ class MemoryConnection(Connection):
             if link.receiver_closed or (link.sender_closed and not link.frames):
                 await trio.lowlevel.checkpoint()
                 raise ConnectionClosed("end of stream")
-            with trio.CancelScope(deadline=link.frames[0][0] if link.frames else math.inf) as scope:
-                link.reader = scope
-                try:
-                    await trio.sleep_forever()
-                finally:
-                    link.reader = None
+            await link.wait()
         _, frame = link.frames.popleft()
         link.space.unpark()
         check_frame_size(len(frame), self.max_frame_bytes)
@@ -190,7 +247,7 @@ class MemoryTransport(Transport):
         listener = self.network._listeners.get(address)
         if listener is None or not self.network.reachable(self.address, address):
             raise OSError(f"connection to {address} refused")
-        a_to_b, b_to_a = _Link(), _Link()
+        a_to_b, b_to_a = _Link(self.network.deliveries), _Link(self.network.deliveries)
         handler, nursery = listener
         nursery.start_soon(
             handler, MemoryConnection(self.network, address, self.address, b_to_a, a_to_b)
