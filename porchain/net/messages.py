@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import lru_cache
 
 from porchain.crypto.keys import SIGNATURE_SIZE
 from porchain.errors import DecodeError
@@ -17,6 +18,8 @@ from porchain.types.records import Record
 PROTOCOL_VERSION = 1
 MAX_HOST_CHARS = 253  # a DNS name, as resolvers accept it
 MAX_ADDRESS_CHARS = MAX_HOST_CHARS + len(":65535")  # the longest dialable "host:port"
+DECODED_FRAMES = 4096  # decoded small TXS frames kept by their bytes,
+CACHED_FRAME_BYTES = 2048  # each at most this long (so at most 8 MiB)
 
 
 class MsgType(IntEnum):
@@ -148,7 +151,17 @@ def encode_message(message: Record) -> bytes:
 
 
 def decode_message(frame: bytes) -> Record:
-    """Decode a frame; only DecodeError escapes, whatever the bytes."""
+    """Decode a frame; only DecodeError escapes, whatever the bytes.
+
+    A gossiped transaction reaches a node in equal frames from many of its peers (and, in a
+    simulation, every node in the same frame), so small TXS frames are decoded once and handed
+    out as copies."""
+    if frame[:1] == _TXS_TYPE and len(frame) <= CACHED_FRAME_BYTES:
+        return _decode_cached(frame).copy()
+    return _decode(frame)
+
+
+def _decode(frame: bytes) -> Record:
     if not frame:
         raise DecodeError("empty frame")
     try:
@@ -156,6 +169,10 @@ def decode_message(frame: bytes) -> Record:
     except ValueError:
         raise DecodeError(f"unknown message type {frame[0]}") from None
     return cls.from_rlp(rlp_decode(frame[1:], cls.__name__))
+
+
+_TXS_TYPE = bytes((MsgType.TXS,))
+_decode_cached = lru_cache(maxsize=DECODED_FRAMES)(_decode)
 
 
 def _largest_handshake_frame() -> int:
