@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Callable
 from functools import cache
 from typing import Any, ClassVar, Self
 
@@ -58,11 +59,7 @@ class Record:
         """An independent copy: lists and nested records are copied, ints and bytes shared
         (immutable). What a cached decoding is handed out as, since rules change records in
         place; several times cheaper than decoding the bytes again."""
-        cls = type(self)
-        schema = _schema(cls)
-        if _all_ints(cls):
-            return cls(*[getattr(self, name) for name, _ in schema])
-        return cls(*[_copy(getattr(self, name), kind) for name, kind in schema])
+        return _copier(type(self))(self)  # type: ignore[no-any-return]
 
     def is_empty(self) -> bool:
         """An empty record is absent from the state (its entry is deleted)."""
@@ -104,15 +101,25 @@ def _encode(value: Any, kind: Kind) -> RLPItem:
     return value.to_rlp()
 
 
-def _copy(value: Any, kind: Kind) -> Any:
+@cache
+def _copier(cls: type) -> Callable[[Any], Any]:
+    """`cls`'s copy as one generated function (as dataclasses generate `__init__`): a copy
+    is made for every state entry a rule reads, so it is not interpreted field by field."""
+    fields = ", ".join(_copy_expression(f"r.{name}", kind) for name, kind in _schema(cls))
+    namespace: dict[str, Any] = {"cls": cls}
+    exec(f"def copy(r):\n    return cls({fields})\n", namespace)
+    return namespace["copy"]  # type: ignore[no-any-return]
+
+
+def _copy_expression(value: str, kind: Kind, depth: int = 0) -> str:
     if kind is int or kind is bytes:
         return value
+    if isinstance(kind, tuple) and kind[1] in (int, bytes):
+        return f"list({value})"
     if isinstance(kind, tuple):
-        inner = kind[1]
-        if inner is int or inner is bytes:
-            return list(value)
-        return [_copy(v, inner) for v in value]
-    return value.copy()
+        item = f"x{depth}"
+        return f"[{_copy_expression(item, kind[1], depth + 1)} for {item} in {value}]"
+    return f"{value}.copy()"
 
 
 def _decode(item: RLPItem, kind: Kind, name: str) -> Any:
