@@ -135,6 +135,16 @@ class DatabaseConformance:
         assert [k for k, _ in db.iterate(b"a")] == [b"a0", b"a1", b"a4"]
         snapshot.close()
 
+    def test_a_scan_read_halfway_ignores_later_writes(self, db: Database) -> None:
+        for key in (b"a1", b"a2", b"a3"):
+            db.put(key, key)
+        scan = db.iterate(b"a")
+        assert next(scan) == (b"a1", b"a1")
+        db.put(b"a2", b"changed")
+        db.delete(b"a3")
+        db.put(b"a4", b"new")
+        assert list(scan) == [(b"a2", b"a2"), (b"a3", b"a3")]
+
     def test_batch_commits_on_exit(self, db: Database) -> None:
         db.put(b"old", b"v")
         with db.atomic_batch() as batch:
