@@ -3,7 +3,7 @@ own duties (votes, commits, reveals) both need."""
 
 from __future__ import annotations
 
-from porchain.crypto.keys import PrivateKey
+from porchain.crypto.keys import SIGNATURE_SIZE, PrivateKey
 from porchain.params import WSCParams
 from porchain.types.codec import RLPItem
 from porchain.types.transactions import Transaction
@@ -20,16 +20,16 @@ def sign_transaction(
     fee: int | None = None,
 ) -> Transaction:
     """Sign with `fee`, or with the least fee `params` accept for the transaction's size."""
-    if fee is not None:
-        return Transaction.create(
-            key, chain_id=chain_id, nonce=nonce, kind=kind, payload=payload, fee=fee
-        )
-    fee = params.min_tx_fee(0)
-    while True:  # the fee's own encoding adds bytes: settle on the first fee that covers them
-        tx = Transaction.create(
-            key, chain_id=chain_id, nonce=nonce, kind=kind, payload=payload, fee=fee
-        )
-        needed = params.min_tx_fee(tx.size)
-        if fee >= needed:
-            return tx
-        fee = needed
+    if fee is None:
+        fee = params.min_tx_fee(0)
+        while True:  # the fee's own encoding adds bytes: settle on the first fee that covers them
+            size = Transaction(chain_id, nonce, kind, payload, fee, _UNSIGNED).size
+            if fee >= params.min_tx_fee(size):
+                break
+            fee = params.min_tx_fee(size)
+    return Transaction.create(
+        key, chain_id=chain_id, nonce=nonce, kind=kind, payload=payload, fee=fee
+    )
+
+
+_UNSIGNED = bytes(SIGNATURE_SIZE)  # a signature's size is fixed: sizing needs no signing

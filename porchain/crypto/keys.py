@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections import OrderedDict
 
 import coincurve
 
@@ -44,7 +44,9 @@ class PrivateKey:
 
     def sign_hash(self, message_hash: bytes) -> bytes:
         # libsecp256k1 signs with RFC 6979 nonces and normalises to low-s.
-        return self._key.sign_recoverable(message_hash, hasher=None)
+        signature = self._key.sign_recoverable(message_hash, hasher=None)
+        _remember(bytes(message_hash), signature, self.address)  # its signer is known
+        return signature
 
     def __repr__(self) -> str:
         return f"<PrivateKey {to_checksum_address(self.address)}>"
@@ -68,13 +70,25 @@ def recover_address(message_hash: bytes, signature: bytes) -> bytes:
 
     Recovery is a pure function and the dearest step of checking a transaction or a header,
     which every node of an in-process network (and a node seeing a block again) repeats on the
-    same pair: the last RECOVERED_ADDRESSES answers are kept (failures are not)."""
-    return _recover_cached(bytes(message_hash), bytes(signature))
+    same pair: the last RECOVERED_ADDRESSES answers are kept (failures are not), and so are the
+    signers of the signatures this process made."""
+    pair = (bytes(message_hash), bytes(signature))
+    address = _recovered.get(pair)
+    if address is None:
+        address = recover_address_uncached(*pair)
+        _remember(*pair, address)
+    else:
+        _recovered.move_to_end(pair)
+    return address
 
 
-@lru_cache(maxsize=RECOVERED_ADDRESSES)
-def _recover_cached(message_hash: bytes, signature: bytes) -> bytes:
-    return recover_address_uncached(message_hash, signature)
+_recovered: OrderedDict[tuple[bytes, bytes], bytes] = OrderedDict()
+
+
+def _remember(message_hash: bytes, signature: bytes, address: bytes) -> None:
+    _recovered[message_hash, signature] = address
+    if len(_recovered) > RECOVERED_ADDRESSES:
+        _recovered.popitem(last=False)
 
 
 def recover_address_uncached(message_hash: bytes, signature: bytes) -> bytes:
