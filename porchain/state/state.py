@@ -175,7 +175,7 @@ class State:
         """The parameters of the active WSC."""
         record = self.wsc(self.wsc_id)
         if self._params is None or self._params[0] is not record.params_json:
-            if record.is_empty():
+            if not record.params_json:  # an absent record reads as an empty one
                 raise DatabaseError(f"state has no WSC #{self.wsc_id} (not initialised?)")
             self._params = (record.params_json, _decode_params(record.params_json))
         return self._params[1]
