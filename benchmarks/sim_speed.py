@@ -11,11 +11,16 @@ larger second figure).
 
     python benchmarks/sim_speed.py [--nodes 10,30,100] [--slots 1000] [--json]
     python benchmarks/sim_speed.py --nodes 100 --slots 50 --profile 25   # where the time goes
+    python benchmarks/sim_speed.py --nodes 10,30 --slots 60 --frames     # frames sent a slot
+
+With --frames, the run also counts the frames sent on the memory transport: per slot over the
+last third of the run (past the nodes' first connections) and in all, by message type.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import cProfile
 import json
 import logging
@@ -26,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from porchain.net import messages
+from porchain.net.memory import MemoryConnection
 from porchain.sim.runner import run_scenario
 from porchain.sim.scenario import Scenario, parse_scenario
 
@@ -49,24 +56,38 @@ def honest_scenario(nodes: int) -> Scenario:
     return parse_scenario(data, source=f"sim_speed honest-{nodes}")
 
 
-def measure(nodes: int, slots: int) -> dict[str, Any]:
-    """One run; wall time at every slot, so the cost of early and late slots can be compared."""
+def measure(nodes: int, slots: int, *, frames: bool = False) -> dict[str, Any]:
+    """One run; wall time at every slot, so the cost of early and late slots can be compared
+    (and, with `frames`, the frames sent by then)."""
     marks: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        start, cpu_start = time.perf_counter(), time.process_time()
-        summary = run_scenario(
-            honest_scenario(nodes),
-            seed=SEED,
-            slots=slots,
-            out=Path(tmp),
-            progress=lambda _slot: marks.append(time.perf_counter()),
-        )
-        elapsed = time.perf_counter() - start
-        cpu = time.process_time() - cpu_start
+    sent: collections.Counter[str] = collections.Counter()
+    counts: list[int] = []
+    push = MemoryConnection._push
+
+    def counting_push(conn: MemoryConnection, frame: bytes) -> None:
+        sent[messages.MsgType(frame[0]).name] += 1
+        push(conn, frame)
+
+    def mark(_slot: int) -> None:
+        marks.append(time.perf_counter())
+        counts.append(sent.total())
+
+    if frames:
+        MemoryConnection._push = counting_push  # type: ignore[method-assign]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            start, cpu_start = time.perf_counter(), time.process_time()
+            summary = run_scenario(
+                honest_scenario(nodes), seed=SEED, slots=slots, out=Path(tmp), progress=mark
+            )
+            elapsed = time.perf_counter() - start
+            cpu = time.process_time() - cpu_start
+    finally:
+        MemoryConnection._push = push  # type: ignore[method-assign]
     tenth = max(1, slots // 10)
     first = marks[tenth - 1] - start
     last = marks[-1] - marks[-tenth - 1] if slots > tenth else first
-    return {
+    result = {
         "nodes": nodes,
         "slots": slots,
         "seconds": round(elapsed, 2),
@@ -77,6 +98,11 @@ def measure(nodes: int, slots: int) -> dict[str, Any]:
         "head": summary["run"]["head"],
         "finalized": summary["run"]["finalized"],
     }
+    if frames:
+        third = max(1, slots // 3)
+        result["frames_per_slot_last_third"] = round((counts[-1] - counts[-third - 1]) / third)
+        result["frames"] = dict(sent.most_common())
+    return result
 
 
 def node_counts(text: str) -> list[int]:
@@ -102,6 +128,9 @@ def main() -> None:
         metavar="N",
         help=f"run under cProfile; print the top N functions, save all in {PROFILE_FILE}",
     )
+    parser.add_argument(
+        "--frames", action="store_true", help="also count the frames sent, by message type"
+    )
     args = parser.parse_args()
     if not 1 <= args.slots <= 1_000_000:
         parser.error(f"--slots is 1 to 1000000, got {args.slots}")
@@ -111,7 +140,7 @@ def main() -> None:
         profile = cProfile.Profile() if args.profile else None
         if profile is not None:
             profile.enable()
-        result = measure(nodes, args.slots)
+        result = measure(nodes, args.slots, frames=args.frames)
         if profile is not None:
             profile.disable()
             stats = pstats.Stats(profile, stream=sys.stderr)
@@ -130,6 +159,12 @@ def main() -> None:
                 f"(head #{result['head']}, finalized #{result['finalized']})",
                 flush=True,
             )
+            if args.frames:
+                print(
+                    f"  frames a slot (last third): {result['frames_per_slot_last_third']}; "
+                    f"all: {result['frames']}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
