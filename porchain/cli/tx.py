@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from porchain.units import format_amount, parse_amount
 
 POLL_SECONDS = 0.25
 NONCE_ATTEMPTS = 5  # the node's duties take a nonce about once a slot: a few reads suffice
+RESENDS = 5  # times --wait sends a dropped transaction again (each may cost fillers' fees)
 
 
 def amount_arg(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
@@ -99,12 +101,51 @@ def send_with_key(
         signed = sign_transaction(client, key, kind, payload, fee=fee, nonce=nonce)
         try:
             send_and_report(
-                client, signed, wait=wait, timeout=timeout, output=output, replace=nonce is not None
+                client,
+                signed,
+                wait=wait,
+                timeout=timeout,
+                output=output,
+                replace=nonce is not None,
+                resend=None if nonce is not None else lambda dropped: resend(client, key, dropped),
             )
             return
         except RemoteError as exc:
             if nonce is not None or exc.code != NONCE_TAKEN or attempt == NONCE_ATTEMPTS:
                 raise
+
+
+def resend(client: RPCClient, key: PrivateKey, dropped: Transaction) -> Transaction:
+    """Send again a transaction that left the mempool unincluded; return what was sent.
+
+    It leaves with the one before it from the same key when that one can no longer apply: the
+    node's own duty (a VOTE on a pool that closed while a censor left the VOTE out) drops the
+    transactions queued behind it. If its nonce is now used by another included transaction,
+    it can never be included: it is signed again on the next nonce (no duplicate can follow).
+    Else the nonces still missing before it are filled with 0 $ transfers to ourselves and the
+    very same bytes are sent again (one nonce: it is included once at most)."""
+    account = client.call("por_getAccount", "0x" + key.address.hex())
+    if account["nonce"] > dropped.nonce:
+        tx = sign_transaction(
+            client, key, dropped.kind, dropped.payload, fee=dropped.fee, nonce=None
+        )
+    else:
+        to_self = Transfer(key.address, 0).to_rlp()
+        for gap in range(account["next_nonce"], dropped.nonce):
+            filler = sign_transaction(client, key, TxKind.TRANSFER, to_self, fee=None, nonce=gap)
+            send_raw(client, filler)
+        tx = dropped
+    send_raw(client, tx)
+    return tx
+
+
+def send_raw(client: RPCClient, tx: Transaction) -> None:
+    """Send, refused if a pending transaction has its nonce (then the loop looks again)."""
+    try:
+        client.call("por_sendRawTransaction", "0x" + tx.encoded.hex(), False)
+    except RemoteError as exc:
+        if exc.code != NONCE_TAKEN:
+            raise
 
 
 def send_and_report(
@@ -116,19 +157,23 @@ def send_and_report(
     output: str,
     extra: dict[str, Any] | None = None,
     replace: bool = True,
+    resend: Callable[[Transaction], Transaction] | None = None,
 ) -> None:
     """Send (refused, with `replace` false, if a pending transaction has its nonce); report the
-    hash, fee and status, and `extra` fields first (e.g. a post id)."""
-    tx_hash = client.call("por_sendRawTransaction", "0x" + tx.encoded.hex(), replace)
+    hash, fee and status, and `extra` fields first (e.g. a post id). With `resend`, a
+    transaction that leaves the mempool unincluded while we wait is given to it to send again
+    (at most RESENDS times), and what it sent is waited for and reported."""
+    client.call("por_sendRawTransaction", "0x" + tx.encoded.hex(), replace)
+    if wait:
+        tx, found = wait_for_inclusion(client, tx, timeout, resend)
     result: dict[str, Any] = {
         **(extra or {}),
-        "hash": tx_hash,
+        "hash": "0x" + tx.hash.hex(),
         "fee": str(tx.fee),
         "nonce": tx.nonce,
         "status": "pending",
     }
     if wait:
-        found = wait_for_inclusion(client, tx_hash, timeout)
         result.update(
             status="included", block_number=found["block_number"], block_hash=found["block_hash"]
         )
@@ -147,14 +192,26 @@ def send_and_report(
     emit(output, result, render)
 
 
-def wait_for_inclusion(client: RPCClient, tx_hash: str, timeout: float) -> dict[str, Any]:
+def wait_for_inclusion(
+    client: RPCClient,
+    tx: Transaction,
+    timeout: float,
+    resend: Callable[[Transaction], Transaction] | None = None,
+) -> tuple[Transaction, dict[str, Any]]:
     deadline = time.monotonic() + timeout
+    resends = 0
     while time.monotonic() < deadline:
+        tx_hash = "0x" + tx.hash.hex()
         found = client.call("por_getTransaction", tx_hash)
         if found is None:
-            raise PorchainError(f"transaction {tx_hash} left the mempool without being included")
-        if found["status"] == "included":
-            return found
+            if resend is None or resends == RESENDS:
+                raise PorchainError(
+                    f"transaction {tx_hash} left the mempool without being included"
+                )
+            resends += 1
+            tx = resend(tx)
+        elif found["status"] == "included":
+            return tx, found
         time.sleep(POLL_SECONDS)
     raise PorchainError(f"transaction {tx_hash} not included within {timeout:g} s (still pending)")
 
