@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from porchain import caches
 from porchain.builder import build_block
 from porchain.chain import Chain
 from porchain.composition import default_rules
@@ -110,6 +111,7 @@ def main() -> None:
     genesis = make_genesis(producer, senders)
     batches = presign(senders, args.blocks, args.block_txs, rng)
     encoded = build_blocks(genesis, producer, batches)
+    caches.clear()  # the import meets these blocks as a node receiving them does: cold
 
     with tempfile.TemporaryDirectory() as tmp, LevelDB(Path(tmp) / "chaindata") as db:
         chain = Chain.initialize(db, genesis, default_rules())
@@ -118,6 +120,7 @@ def main() -> None:
             chain.import_block(Block.decode(raw))
         elapsed = time.perf_counter() - start
     total = args.blocks * args.block_txs
+    caches.clear()
     fresh = [Transaction.decode(tx.encoded) for tx in batches[0]]
     result = {
         "blocks": args.blocks,
