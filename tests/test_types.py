@@ -50,6 +50,17 @@ def high_s(signature: bytes) -> bytes:
 # -- transactions -------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("data", "digest"),
+    [  # Ethereum's keccak256 (not NIST SHA3-256, whose padding differs)
+        (b"", "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"),
+        (b"abc", "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"),
+    ],
+)
+def test_keccak_is_ethereums(data: bytes, digest: str) -> None:
+    assert keccak(data).hex() == digest
+
+
 def test_transaction_round_trip() -> None:
     tx = transfer(ALICE, BOB.address, 12345, nonce=7, fee=2_000_000)
     decoded = Transaction.decode(tx.encoded)
