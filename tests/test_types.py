@@ -11,6 +11,7 @@ import rlp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from porchain import caches
 from porchain.crypto.hashing import ZERO_HASH, keccak
 from porchain.crypto.keys import SECP256K1_N, recover_address, recover_address_uncached
 from porchain.errors import DecodeError, InvalidBlock, InvalidSignature, InvalidTransaction
@@ -393,3 +394,12 @@ def test_decode_well_formed_rlp_of_any_shape(item: object) -> None:
     data = rlp.encode(item)
     check_transaction_bytes(data)
     check_block_bytes(data)
+
+
+def test_clearing_the_caches_makes_equal_bytes_decode_anew() -> None:
+    tx = transfer(ALICE, BOB.address, 5, nonce=0)
+    first = Transaction.decode(tx.encoded)
+    assert Transaction.decode(tx.encoded) is first
+    caches.clear()
+    again = Transaction.decode(tx.encoded)
+    assert again is not first and again == first and again.sender == ALICE.address
