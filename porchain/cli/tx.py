@@ -33,7 +33,7 @@ from porchain.units import format_amount, parse_amount
 
 POLL_SECONDS = 0.25
 NONCE_ATTEMPTS = 5  # the node's duties take a nonce about once a slot: a few reads suffice
-RESENDS = 5  # times --wait sends a dropped transaction again (each may cost fillers' fees)
+RESENDS = 20  # times --wait sends a dropped transaction again (a few seconds of polls)
 
 
 def amount_arg(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
