@@ -17,9 +17,17 @@ import click
 from governance import render
 from governance.cli_vote import vote
 from governance.cli_write import cite, draft, dry_run, propose
-from governance.rpc import KINDS, POST_STATUSES, STAGES
-from porchain.cli.common import emit, fields, home, output_option, rpc_client, rpc_option, table
-from porchain.cli.genesis import resolve_account
+from governance.objects import KINDS, POST_STATUSES, STAGES
+from porchain.cli.common import (
+    emit,
+    fields,
+    home,
+    output_option,
+    resolve_account,
+    rpc_client,
+    rpc_option,
+    table,
+)
 from porchain.errors import PorchainError
 from porchain.rpc.client import RPCClient
 from porchain.units import format_amount

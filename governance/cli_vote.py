@@ -21,7 +21,8 @@ import click
 from governance.cli_write import lookup_post
 from porchain.cli.common import rpc_client, unlock_key
 from porchain.cli.tx import POLL_SECONDS, amount_arg, send_with_key, tx_options
-from porchain.consensus.pools import AGAINST, FOR, Vote
+from porchain.consensus.pool_codes import AGAINST, FOR
+from porchain.consensus.pools import Vote
 from porchain.errors import PorchainError
 from porchain.rpc.client import RPCClient
 from porchain.types.transactions import TxKind

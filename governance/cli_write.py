@@ -33,12 +33,12 @@ from porchain.cli.common import (
     home,
     output_option,
     password_option,
+    resolve_account,
     rpc_client,
     rpc_option,
     table,
     unlock_key,
 )
-from porchain.cli.genesis import resolve_account
 from porchain.cli.tx import (
     amount_arg,
     send_and_report,

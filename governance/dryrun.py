@@ -20,7 +20,7 @@ from porchain.consensus.modules import BlockContext, Rules, TxHandler
 from porchain.consensus.transition import check_funds, check_nonce, validate_transaction_form
 from porchain.crypto.keys import to_checksum_address
 from porchain.rpc.errors import InvalidParams
-from porchain.rpc.format import hex0x
+from porchain.rpc.params import hex0x
 from porchain.state.state import State
 from porchain.types.blocks import Header
 from porchain.types.transactions import Transaction, TxKind, kind_name

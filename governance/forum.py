@@ -27,7 +27,8 @@ from governance.objects import (
 )
 from porchain.consensus.ledger import GREP
 from porchain.consensus.modules import BlockContext, TxHandler
-from porchain.consensus.pools import POST_POOL, PoolTerms, open_pool
+from porchain.consensus.pool_codes import POST_POOL
+from porchain.consensus.pools import PoolTerms, open_pool
 from porchain.constants import PPM
 from porchain.crypto.keys import ADDRESS_SIZE, to_checksum_address
 from porchain.db import schema

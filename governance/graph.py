@@ -16,7 +16,7 @@ from governance import objects as o
 from governance.queries import citing
 from governance.views import title_of
 from porchain.chain import Chain
-from porchain.rpc.format import hex0x
+from porchain.rpc.params import hex0x
 from porchain.state.state import State
 
 

@@ -38,6 +38,10 @@ STAGE_NAMES = {
     NOT_APPLIED: "not_applied",
 }
 
+KINDS = tuple(KIND_NAMES.values())
+POST_STATUSES = tuple(STATUS_NAMES.values())
+STAGES = tuple(STAGE_NAMES.values())
+
 
 @dataclass(slots=True)
 class Author(Record):

@@ -21,7 +21,7 @@ from governance import objects as o
 from governance.forum import proposed_params, schedule
 from governance.references import flow_value
 from porchain.consensus.ledger import GREP
-from porchain.consensus.pools import (
+from porchain.consensus.pool_codes import (
     ACCEPTED,
     BINDING_POOL,
     NO_QUORUM,
@@ -29,9 +29,8 @@ from porchain.consensus.pools import (
     REJECTED,
     REVIVED,
     SENTIMENT_POOL,
-    PoolTerms,
-    open_pool,
 )
+from porchain.consensus.pools import PoolTerms, open_pool
 from porchain.db import schema
 from porchain.errors import InvalidParameters
 from porchain.state.objects import ActiveWsc, Pool, WscRecord

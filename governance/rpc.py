@@ -26,11 +26,11 @@ from governance.views import (
     stage_deadline,
     wsc_json,
 )
-from porchain.consensus.pools import POST_POOL
+from porchain.consensus.pool_codes import POST_POOL
 from porchain.params import WSCParams
 from porchain.rpc import params
 from porchain.rpc.errors import InvalidParams
-from porchain.rpc.format import hex0x
+from porchain.rpc.params import hex0x
 from porchain.rpc.view import on_loop
 from porchain.state.state import State
 
@@ -38,9 +38,6 @@ if TYPE_CHECKING:
     from porchain.node import Node
 
 MAX_DEPTH = 16
-POST_STATUSES = tuple(o.STATUS_NAMES.values())
-STAGES = tuple(o.STAGE_NAMES.values())
-KINDS = tuple(o.KIND_NAMES.values())
 
 
 class GovApi:
@@ -83,9 +80,9 @@ class GovApi:
         """Posts, newest first (by their pool id: below `before` if given, the `pool_id` of
         the last post of the previous page); `status` is a post status or a proposal stage.
         The pools are walked from the newest down, at most MAX_SCAN of them."""
-        if kind is not None and kind not in KINDS:
-            raise InvalidParams(f"kind must be one of {', '.join(KINDS)}")
-        statuses = POST_STATUSES + STAGES
+        if kind is not None and kind not in o.KINDS:
+            raise InvalidParams(f"kind must be one of {', '.join(o.KINDS)}")
+        statuses = o.POST_STATUSES + o.STAGES
         if status is not None and status not in statuses:
             raise InvalidParams(f"status must be one of {', '.join(dict.fromkeys(statuses))}")
         wanted_author = None if author is None else params.address(author, "author")

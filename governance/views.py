@@ -11,11 +11,12 @@ from typing import Any
 
 from governance import objects as o
 from porchain.consensus.ledger import LEDGERS, REP
-from porchain.consensus.pools import FOR, KIND_NAMES, OPEN, STATUS_NAMES, resolution_outcome
+from porchain.consensus.pool_codes import FOR, KIND_NAMES, OPEN, STATUS_NAMES
+from porchain.consensus.pools import resolution_outcome
 from porchain.constants import PPM
 from porchain.crypto.keys import to_checksum_address
 from porchain.params import WSCParams
-from porchain.rpc.format import hex0x
+from porchain.rpc.params import hex0x
 from porchain.state.objects import Pool, WscRecord
 from porchain.state.state import State
 

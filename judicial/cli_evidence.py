@@ -8,9 +8,17 @@ from typing import Any
 
 import click
 
-from porchain.cli.common import emit, fields, home, output_option, rpc_client, rpc_option, table
-from porchain.cli.genesis import resolve_account
-from porchain.rpc.format import hex0x
+from porchain.cli.common import (
+    emit,
+    fields,
+    home,
+    output_option,
+    resolve_account,
+    rpc_client,
+    rpc_option,
+    table,
+)
+from porchain.rpc.params import hex0x
 from porchain.units import format_amount
 
 

@@ -16,7 +16,7 @@ from judicial.evidence import Offence, offence_id, punished_offences
 from judicial.slashes import OFFENCE_NAMES, Slash, slash_history
 from porchain.crypto.keys import to_checksum_address
 from porchain.rpc import params
-from porchain.rpc.format import hex0x
+from porchain.rpc.params import hex0x
 
 if TYPE_CHECKING:
     from porchain.node import Node

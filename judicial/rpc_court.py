@@ -12,7 +12,7 @@ from judicial import cases as c
 from porchain.crypto.keys import to_checksum_address
 from porchain.rpc import params
 from porchain.rpc.errors import InvalidParams
-from porchain.rpc.format import hex0x
+from porchain.rpc.params import hex0x
 
 if TYPE_CHECKING:
     from porchain.node import Node

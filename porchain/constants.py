@@ -8,3 +8,6 @@ INCINERATOR = bytes.fromhex("000000000000000000000000000000000000dead")
 # Salary indexes count `$` base units per REP base unit, scaled so that rounding loses at most
 # one base unit per account settlement (what rounding keeps stays in the salary reserve).
 SALARY_INDEX_SCALE = 10**27
+
+# The JSON-RPC port a node listens on unless told otherwise (the CLI's default target).
+DEFAULT_RPC_PORT = 8645

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from porchain.consensus.beacon import EpochValue, commit_window, commitment_for, reveal_window
 from porchain.consensus.modules import Rules
-from porchain.consensus.pools import AGAINST, FOR, Vote
+from porchain.consensus.pool_codes import AGAINST, FOR
+from porchain.consensus.pools import Vote
 from porchain.constants import PPM
 from porchain.crypto.keys import PrivateKey
 from porchain.db import schema

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from porchain.consensus.pools import FOR
+from porchain.consensus.pool_codes import FOR
 from porchain.crypto.keys import to_checksum_address
 from porchain.db import schema
 from porchain.db.abc import Database, WriteBatch

@@ -8,7 +8,7 @@ import trio
 import trio.testing
 
 from porchain.behaviours import make_behaviour
-from porchain.consensus.pools import ACCEPTED, AGAINST, FOR, NO_QUORUM, OPEN, REJECTED
+from porchain.consensus.pool_codes import ACCEPTED, AGAINST, FOR, NO_QUORUM, OPEN, REJECTED
 from porchain.crypto.keys import to_checksum_address
 from porchain.node import Node
 from porchain.types.blocks import Block

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from porchain.behaviours import BehaviourError, make_behaviour
 from porchain.cli.main import cli
-from porchain.consensus.pools import AGAINST, FOR, OPEN, REJECTED
+from porchain.consensus.pool_codes import AGAINST, FOR, OPEN, REJECTED
 from porchain.crypto.keys import to_checksum_address
 from porchain.errors import InvalidTransaction
 from porchain.genesis import Genesis

@@ -29,7 +29,8 @@ from porchain.builder import build_block
 from porchain.chain import Chain
 from porchain.consensus.asc import Amount
 from porchain.consensus.beacon import EpochValue, commitment_for
-from porchain.consensus.pools import ACCEPTED, AGAINST, FOR, OPEN, REJECTED, STATUS_NAMES, Vote
+from porchain.consensus.pool_codes import ACCEPTED, AGAINST, FOR, OPEN, REJECTED, STATUS_NAMES
+from porchain.consensus.pools import Vote
 from porchain.consensus.salary import claimable_salary
 from porchain.consensus.slots import scheduled_producer
 from porchain.consensus.transfer import Transfer

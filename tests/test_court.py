@@ -21,7 +21,7 @@ from judicial.slashes import slash_history
 from porchain.chain import Chain
 from porchain.composition import core_modules
 from porchain.consensus.modules import Rules
-from porchain.consensus.pools import OPEN
+from porchain.consensus.pool_codes import OPEN
 from porchain.crypto.keys import PrivateKey
 from porchain.db import schema
 from porchain.errors import InvalidParameters, InvalidTransaction

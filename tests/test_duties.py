@@ -9,7 +9,8 @@ import trio
 from porchain.builder import build_block
 from porchain.chain import Chain
 from porchain.clock import SlotClock
-from porchain.consensus.pools import AGAINST, FOR, Vote
+from porchain.consensus.pool_codes import AGAINST, FOR
+from porchain.consensus.pools import Vote
 from porchain.consensus.slots import scheduled_producer
 from porchain.duties import encumber_due, sign_duty
 from porchain.node import Node, NodeConfig

@@ -15,7 +15,8 @@ from governance.objects import COMMENT, INCINERATOR_POST, PROPOSAL, Author, Cita
 from porchain.chain import Chain
 from porchain.clock import SlotClock
 from porchain.composition import default_rules
-from porchain.consensus.pools import FOR, Vote
+from porchain.consensus.pool_codes import FOR
+from porchain.consensus.pools import Vote
 from porchain.crypto.keys import PrivateKey
 from porchain.db import schema
 from porchain.node import Node, NodeConfig

@@ -43,7 +43,7 @@ from porchain.chain import Chain
 from porchain.composition import core_modules
 from porchain.consensus.ledger import GREP
 from porchain.consensus.modules import Rules
-from porchain.consensus.pools import ACCEPTED as POOL_ACCEPTED
+from porchain.consensus.pool_codes import ACCEPTED as POOL_ACCEPTED
 from porchain.consensus.pools import AGAINST, FOR, OPEN, Vote
 from porchain.consensus.pools import REJECTED as POOL_REJECTED
 from porchain.consensus.transition import validate_transaction

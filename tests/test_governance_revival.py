@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from governance.objects import ACTIVE, NO_QUORUM, PROPOSAL, REVIVED
 from governance.views import pool_tally
-from porchain.consensus.pools import AGAINST, FOR, OPEN, REJECTED, Vote, is_governance_dormant
+from porchain.consensus.pool_codes import AGAINST, FOR, OPEN, REJECTED
+from porchain.consensus.pools import Vote, is_governance_dormant
 from porchain.crypto.keys import PrivateKey
 from porchain.errors import InvalidParameters
 from porchain.params import WSCParams

@@ -13,7 +13,7 @@ import pytest
 import trio
 import trio.testing
 
-from porchain.consensus.pools import AGAINST, REJECTED
+from porchain.consensus.pool_codes import AGAINST, REJECTED
 from porchain.errors import InvalidTransaction
 from porchain.genesis import Genesis
 from porchain.node import Node

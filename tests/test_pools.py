@@ -15,17 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from porchain.consensus.ledger import REP
-from porchain.consensus.pools import (
-    ACCEPTED,
-    AGAINST,
-    FOR,
-    NO_QUORUM,
-    REJECTED,
-    PoolTerms,
-    add_stake,
-    open_pool,
-    resolve_pool,
-)
+from porchain.consensus.pool_codes import ACCEPTED, AGAINST, FOR, NO_QUORUM, REJECTED
+from porchain.consensus.pools import PoolTerms, add_stake, open_pool, resolve_pool
 from porchain.db import MemoryDB
 from porchain.state.lthash import LtHash
 from porchain.state.state import State

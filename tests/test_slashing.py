@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from judicial.slashes import CENSORSHIP, MAX_RECENT, slash, slash_history
 from porchain.consensus.ledger import LEDGERS, REP, slash_rep
-from porchain.consensus.pools import AGAINST, FOR, PoolTerms, add_stake, open_pool, resolve_pool
+from porchain.consensus.pool_codes import AGAINST, FOR
+from porchain.consensus.pools import PoolTerms, add_stake, open_pool, resolve_pool
 from porchain.db import MemoryDB
 from porchain.errors import InvalidGenesis
 from porchain.params import PPM, WSCParams

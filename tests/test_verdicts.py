@@ -15,7 +15,7 @@ from porchain.builder import build_block
 from porchain.chain import Chain
 from porchain.cli.main import cli
 from porchain.clock import SlotClock
-from porchain.consensus.pools import AGAINST, FOR
+from porchain.consensus.pool_codes import AGAINST, FOR
 from porchain.db import schema
 from porchain.db.level import LevelDB
 from porchain.db.memory import MemoryDB

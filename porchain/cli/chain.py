@@ -11,15 +11,15 @@ from porchain.cli.common import (
     fields,
     home,
     output_option,
+    resolve_account,
     rpc_client,
     rpc_option,
     table,
 )
-from porchain.cli.genesis import resolve_account
-from porchain.consensus.pools import STATUS_NAMES
+from porchain.consensus.pool_codes import STATUS_NAMES
 from porchain.rpc.client import RemoteError, RPCClient
 from porchain.rpc.errors import METHOD_NOT_FOUND
-from porchain.rpc.format import hex0x
+from porchain.rpc.params import hex0x
 from porchain.units import format_amount
 
 

@@ -14,10 +14,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from porchain.crypto.keys import PrivateKey
+from porchain.constants import DEFAULT_RPC_PORT
+from porchain.crypto.keys import PrivateKey, parse_address
 from porchain.crypto.keystore import Keystore
-from porchain.errors import PorchainError
-from porchain.node import DEFAULT_RPC_PORT
+from porchain.errors import DecodeError, KeystoreError, PorchainError
 from porchain.rpc.client import RPCClient
 
 DEFAULT_DATADIR = Path("~/.porchain").expanduser()
@@ -58,6 +58,19 @@ class Home:
 
 def home(ctx: click.Context) -> Home:
     return ctx.find_object(Home) or Home(DEFAULT_DATADIR)
+
+
+def resolve_account(h: Home, text: str) -> bytes:
+    """An address, or the name of a key in the keystore."""
+    try:
+        return parse_address(text)
+    except DecodeError:
+        try:
+            return h.keystore.find(text).address
+        except KeystoreError:
+            raise PorchainError(
+                f"{text!r} is neither an address nor a key in the keystore"
+            ) from None
 
 
 output_option = click.option(

@@ -10,39 +10,23 @@ from pathlib import Path
 import click
 
 from porchain.chain import Chain
-from porchain.cli.common import Home, emit, fields, home, output_option
+from porchain.cli.common import emit, fields, home, output_option, resolve_account
 from porchain.composition import default_rules
-from porchain.crypto.keys import parse_address
 from porchain.db.level import LevelDB
 from porchain.errors import (
     DatabaseError,
-    DecodeError,
     InvalidGenesis,
-    KeystoreError,
     PorchainError,
 )
 from porchain.genesis import Genesis
 from porchain.integrity import open_chain
 from porchain.params import preset_names
-from porchain.rpc.format import hex0x
+from porchain.rpc.params import hex0x
 from porchain.units import parse_amount
 
 DEFAULT_CHAIN_ID = 1337
 DEFAULT_PRODUCER_REP = "1000"
 DEFAULT_PRODUCER_BALANCE = "1000"
-
-
-def resolve_account(h: Home, text: str) -> bytes:
-    """An address, or the name of a key in the keystore."""
-    try:
-        return parse_address(text)
-    except DecodeError:
-        try:
-            return h.keystore.find(text).address
-        except KeystoreError:
-            raise PorchainError(
-                f"{text!r} is neither an address nor a key in the keystore"
-            ) from None
 
 
 def split_amount(spec: str, default: str | None, what: str) -> tuple[str, str]:

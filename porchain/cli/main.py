@@ -1,25 +1,61 @@
-"""`porchain`: the root command. Errors print as one line and exit non-zero, no traceback."""
+"""`porchain`: the root command. Errors print as one line and exit non-zero, no traceback.
+
+Each command group is imported when it is run (or listed by `--help`), so a query pays only for
+the modules it uses: `porchain chain head` does not import the node, the simulator or matplotlib.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
 import click
 
 from porchain import __version__
-from porchain.cli import chain, db, devnet, genesis, keys, node, rep, sim, tx
 from porchain.cli.common import DEFAULT_DATADIR, Home
 from porchain.errors import PorchainError, leaf_exceptions
 from porchain.logs import configure_logging
 
+# name -> "module:attribute" of the built-in command groups
+BUILTIN_COMMANDS = {
+    "keys": "porchain.cli.keys:keys",
+    "genesis": "porchain.cli.genesis:genesis",
+    "init": "porchain.cli.genesis:init",
+    "node": "porchain.cli.node:node",
+    "tx": "porchain.cli.tx:tx",
+    "rep": "porchain.cli.rep:rep",
+    "chain": "porchain.cli.chain:chain",
+    "db": "porchain.cli.db:db",
+    "devnet": "porchain.cli.devnet:devnet",
+    "sim": "porchain.cli.sim:sim",
+}
+
+
+def plugin_commands() -> dict[str, EntryPoint]:
+    """Commands of installed packages (governance: `gov`, judicial: `jud`)."""
+    return {entry.name: entry for entry in entry_points(group="porchain.cli")}
+
 
 class PorchainGroup(click.Group):
-    """Print user errors (ours, and the OS's) as one line each and exit 1; let bugs trace."""
+    """Load each command group on first use. Print user errors (ours, and the OS's) as one line
+    each and exit 1; let bugs trace."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*BUILTIN_COMMANDS, *plugin_commands(), *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            if cmd_name in BUILTIN_COMMANDS:
+                module, _, attribute = BUILTIN_COMMANDS[cmd_name].partition(":")
+                self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+            elif (plugin := plugin_commands().get(cmd_name)) is not None:
+                self.add_command(plugin.load(), cmd_name)
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -60,22 +96,5 @@ def cli(ctx: click.Context, datadir: Path, verbose: int) -> None:
     ctx.obj = Home(datadir.expanduser())
     configure_logging(verbose)
 
-
-for group in (
-    keys.keys,
-    genesis.genesis,
-    genesis.init,
-    node.node,
-    tx.tx,
-    rep.rep,
-    chain.chain,
-    db.db,
-    devnet.devnet,
-    sim.sim,
-):
-    cli.add_command(group)
-
-for entry in sorted(entry_points(group="porchain.cli"), key=lambda e: e.name):
-    cli.add_command(entry.load())  # commands of installed packages (governance: `gov`)
 
 logging.captureWarnings(True)

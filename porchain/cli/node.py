@@ -17,6 +17,7 @@ from porchain.cli.common import Home, home, password_option, unlock_key
 from porchain.cli.keys import LIGHT_SCRYPT_N
 from porchain.clock import SlotClock
 from porchain.composition import default_rules
+from porchain.constants import DEFAULT_RPC_PORT
 from porchain.crypto.keys import PrivateKey, to_checksum_address
 from porchain.db.level import LevelDB
 from porchain.genesis import Genesis
@@ -24,7 +25,7 @@ from porchain.integrity import open_chain
 from porchain.net.identity import NODE_KEY_FILE, load_node_key
 from porchain.net.service import NetConfig
 from porchain.net.transport import TcpTransport, split_address
-from porchain.node import DEFAULT_RPC_PORT, Node, NodeConfig, run_until_signalled
+from porchain.node import Node, NodeConfig, run_until_signalled
 from porchain.rpc.server import parse_cors
 
 log = logging.getLogger("porchain.node")

@@ -11,13 +11,13 @@ from porchain.cli.common import (
     fields,
     home,
     output_option,
+    resolve_account,
     rpc_client,
     rpc_option,
 )
-from porchain.cli.genesis import resolve_account
 from porchain.cli.tx import amount_arg, send_transaction, tx_options
 from porchain.consensus.asc import Amount
-from porchain.rpc.format import hex0x
+from porchain.rpc.params import hex0x
 from porchain.types.transactions import TxKind
 from porchain.units import format_amount
 

@@ -21,9 +21,7 @@ from rich.progress import (
 )
 
 from porchain.cli.common import console, emit, output_option, table
-from porchain.sim.report import write_report
-from porchain.sim.runner import MAX_SLOTS, run_scenario
-from porchain.sim.scenario import load_scenario
+from porchain.sim.scenario import MAX_SLOTS, load_scenario
 
 DEFAULT_SLOTS = 200
 NODE_LOGGERS = ("porchain.node", "porchain.net.service", "porchain.behaviours")
@@ -91,6 +89,8 @@ def run(
     """Run SCENARIO (a devnet manifest with [network] and [load]) for --slots slots; write
     metrics.csv, events.jsonl, summary.json and report.md with its plots in --out. The same
     seed gives the same files."""
+    from porchain.sim.runner import run_scenario  # the node stack: only when running
+
     scenario = load_scenario(scenario_path)
     out = out_dir or Path(f"sim-{scenario.manifest.name}-{seed}")
     if ctx.find_root().params.get("verbose", 0) == 0:
@@ -161,6 +161,8 @@ def _render(data: dict[str, Any]) -> None:
 def report(directory: Path, output: str) -> None:
     """Rebuild report.md and its plots in DIR from the files a `sim run` wrote there
     (metrics.csv, events.jsonl, summary.json), without rerunning the simulation."""
+    from porchain.sim.report import write_report  # matplotlib: only when plotting
+
     written = write_report(directory)
     data = {
         "report": str(written.report),

@@ -16,11 +16,11 @@ from porchain.cli.common import (
     home,
     output_option,
     password_option,
+    resolve_account,
     rpc_client,
     rpc_option,
     unlock_key,
 )
-from porchain.cli.genesis import resolve_account
 from porchain.consensus.transfer import Transfer
 from porchain.crypto.keys import PrivateKey
 from porchain.errors import PorchainError

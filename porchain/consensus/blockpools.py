@@ -13,15 +13,8 @@ from typing import Any
 
 from porchain.consensus.ledger import REP, mint_rep
 from porchain.consensus.modules import BlockContext, Module, TxHandler
-from porchain.consensus.pools import (
-    ACCEPTED,
-    BLOCK_POOL,
-    FOR,
-    PoolTerms,
-    VoteHandler,
-    add_stake,
-    open_pool,
-)
+from porchain.consensus.pool_codes import ACCEPTED, BLOCK_POOL, FOR
+from porchain.consensus.pools import PoolTerms, VoteHandler, add_stake, open_pool
 from porchain.constants import INCINERATOR, PPM
 from porchain.db.schema import block_pool_state_key
 from porchain.state.objects import Pool, PoolRef

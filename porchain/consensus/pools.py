@@ -20,6 +20,16 @@ from typing import Any
 
 from porchain.consensus.ledger import GREP, LEDGERS, Ledger
 from porchain.consensus.modules import BlockContext, TxHandler
+from porchain.consensus.pool_codes import (
+    ACCEPTED,
+    AGAINST,
+    FOR,
+    NO_QUORUM,
+    OPEN,
+    POST_POOL,
+    REJECTED,
+    REVIVED,
+)
 from porchain.constants import PPM
 from porchain.crypto.keys import to_checksum_address
 from porchain.db.schema import pool_state_key
@@ -29,33 +39,6 @@ from porchain.state.state import State
 from porchain.types.codec import RLPItem, decode_list, decode_uint, encode_uint
 from porchain.types.transactions import Transaction, TxKind
 from porchain.units import format_amount
-
-AGAINST = 0
-FOR = 1
-
-OPEN = 0
-ACCEPTED = 1
-REJECTED = 2
-NO_QUORUM = 3
-REVIVED = 4  # a post pool without quorum while governance was dormant: the post gets its mint
-STATUS_NAMES = {
-    OPEN: "open",
-    ACCEPTED: "accepted",
-    REJECTED: "rejected",
-    NO_QUORUM: "no_quorum",
-    REVIVED: "revived",
-}
-
-BLOCK_POOL = 0
-POST_POOL = 1  # a forum post's value vote (gREP)
-SENTIMENT_POOL = 2  # a proposal's non-binding vote (gREP)
-BINDING_POOL = 3  # a proposal's binding vote (gREP)
-KIND_NAMES = {
-    BLOCK_POOL: "block",
-    POST_POOL: "post",
-    SENTIMENT_POOL: "sentiment",
-    BINDING_POOL: "binding",
-}
 
 
 @dataclass(frozen=True, slots=True)

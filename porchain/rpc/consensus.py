@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from porchain.consensus.beacon import commit_window, reveal_window
-from porchain.consensus.pools import BLOCK_POOL, STATUS_NAMES
+from porchain.consensus.pool_codes import BLOCK_POOL, STATUS_NAMES
 from porchain.consensus.selection import get_slot_producer
 from porchain.consensus.slots import advance_to_slot
 from porchain.crypto.keys import to_checksum_address

@@ -7,19 +7,16 @@ from typing import Any
 
 from porchain.consensus.ledger import REP
 from porchain.consensus.modules import Rules
-from porchain.consensus.pools import BLOCK_POOL, FOR, KIND_NAMES, STATUS_NAMES
+from porchain.consensus.pool_codes import BLOCK_POOL, FOR, KIND_NAMES, STATUS_NAMES
 from porchain.consensus.salary import claimable_salary
 from porchain.crypto.keys import to_checksum_address
 from porchain.equivocations import Equivocation
 from porchain.errors import InvalidTransaction
+from porchain.rpc.params import hex0x
 from porchain.state.objects import Account, Pool
 from porchain.state.state import State
 from porchain.types.blocks import Block, Header
 from porchain.types.transactions import Transaction, kind_name
-
-
-def hex0x(data: bytes) -> str:
-    return "0x" + data.hex()
 
 
 def header_json(header: Header, genesis_time_ms: int, slot_ms: int) -> dict[str, Any]:

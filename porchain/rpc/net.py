@@ -13,7 +13,7 @@ from porchain.behaviours import BehaviourError, make_behaviour
 from porchain.crypto.keys import to_checksum_address
 from porchain.rpc import params
 from porchain.rpc.errors import InvalidParams, RPCError
-from porchain.rpc.format import hex0x
+from porchain.rpc.params import hex0x
 from porchain.rpc.view import on_loop
 
 if TYPE_CHECKING:

@@ -17,6 +17,10 @@ MAX_SCAN = 10_000  # pool ids a list call examines at most, from its cursor down
 MAX_ID = 2**63
 
 
+def hex0x(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
 def hex_bytes(value: Any, name: str, size: int | None = None) -> bytes:
     if not isinstance(value, str) or not value.startswith(("0x", "0X")):
         raise InvalidParams(f"{name} must be a 0x-prefixed hex string")

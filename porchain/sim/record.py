@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from porchain.behaviours.withhold import RevealChoice
-from porchain.consensus.pools import AGAINST, FOR, OPEN, REJECTED, STATUS_NAMES
+from porchain.consensus.pool_codes import AGAINST, FOR, OPEN, REJECTED, STATUS_NAMES
 from porchain.consensus.slots import scheduled_producer
 from porchain.crypto.keys import to_checksum_address
 from porchain.equivocations import Equivocation

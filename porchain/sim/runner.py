@@ -42,10 +42,9 @@ from porchain.sim.record import (
     tallies_json,
 )
 from porchain.sim.report import write_report
-from porchain.sim.scenario import Scenario
+from porchain.sim.scenario import MAX_SLOTS, Scenario
 
 GENESIS_TIME_MS = 1_767_225_600_000  # a fixed genesis: no wall time in a run
-MAX_SLOTS = 1_000_000
 SAMPLE_AT = 0.9  # of a slot: when the observer's view of it is read
 P2P_PORT = 30400
 Progress = Callable[[int], None]

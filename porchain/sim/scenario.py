@@ -38,6 +38,7 @@ LOAD_FIELDS = {"transfers_per_slot", "senders", "amount"}
 EXPECT_FIELDS = {"node", "metric", "change", "at_least", "at_most", "within", "why"}
 CHANGES = ("falls", "rises", "holds")
 MAX_LATENCY_MS = 10_000
+MAX_SLOTS = 1_000_000  # of one run
 MAX_LOSS = 0.5  # beyond it peers could not keep a connection up anyway
 MAX_TRANSFERS_PER_SLOT = 1_000
 MAX_SIM_NODES = 1_000  # a devnet's limit (MAX_NODES) is for processes; nodes here are cheap
