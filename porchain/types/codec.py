@@ -107,6 +107,66 @@ def encode_uint(value: int) -> bytes:
     return value.to_bytes((value.bit_length() + 7) // 8, "big")
 
 
+def encode_uint_list(values: tuple[int, ...]) -> bytes:
+    """`rlp_encode([encode_uint(v) for v in values])` in one pass (account records)."""
+    parts = []
+    for value in values:
+        if 0 < value < 0x80:
+            parts.append(_SINGLE_BYTES[value])
+        elif value == 0:
+            parts.append(b"\x80")
+        else:
+            data = encode_uint(value)
+            parts.append(_length_prefix(len(data), 0x80) + data)
+    payload = b"".join(parts)
+    return _length_prefix(len(payload), 0xC0) + payload
+
+
+_SINGLE_BYTES = [bytes((i,)) for i in range(0x80)]
+
+
+def decode_uint_list(data: bytes, count: int) -> list[int] | None:
+    """The integers of an RLP list of `count` canonical integers of up to 55 bytes each, in
+    one pass; None for anything else (the general decoder then decodes it or says why not).
+
+    Accepts a subset of what `rlp_decode` and `decode_uint` accept, with the same result, so a
+    caller that falls back to them on None decodes exactly as before (tests/test_codec.py)."""
+    size = len(data)
+    if not size:
+        return None
+    first = data[0]
+    if 0xC0 <= first <= 0xF7:
+        pos, length = 1, first - 0xC0
+    elif first == 0xF8 and size > 1 and data[1] >= 56:
+        pos, length = 2, data[1]
+    else:
+        return None
+    if pos + length != size:
+        return None
+    out: list[int] = []
+    while pos < size:
+        prefix = data[pos]
+        if prefix < 0x80:  # a one-byte integer is itself; zero is the empty string
+            if not prefix:
+                return None
+            out.append(prefix)
+            pos += 1
+        elif prefix <= 0xB7:
+            end = pos + 1 + prefix - 0x80
+            if end > size:
+                return None
+            if prefix == 0x80:
+                out.append(0)
+            elif data[pos + 1] == 0 or (prefix == 0x81 and data[pos + 1] < 0x80):
+                return None  # a leading zero, or a byte that should have encoded as itself
+            else:
+                out.append(int.from_bytes(data[pos + 1 : end], "big"))
+            pos = end
+        else:
+            return None
+    return out if len(out) == count else None
+
+
 def decode_uint(item: RLPItem, name: str, max_bytes: int = 32) -> int:
     if not isinstance(item, bytes):
         raise DecodeError(f"{name} must be an integer, got a list")

@@ -19,7 +19,9 @@ from porchain.types.codec import (
     decode_bytes,
     decode_list,
     decode_uint,
+    decode_uint_list,
     encode_uint,
+    encode_uint_list,
     rlp_decode,
     rlp_encode,
 )
@@ -41,6 +43,8 @@ class Record:
         return [_encode(getattr(self, name), kind) for name, kind in schema]
 
     def encode(self) -> bytes:
+        if _all_ints(type(self)):
+            return encode_uint_list(_values(type(self))(self))
         return rlp_encode(self.to_rlp())
 
     @classmethod
@@ -53,6 +57,10 @@ class Record:
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
+        if _all_ints(cls) and isinstance(data, bytes):
+            values = decode_uint_list(data, len(_schema(cls)))
+            if values is not None:
+                return cls(*values)
         return cls.from_rlp(rlp_decode(data, cls.__name__))
 
     def copy(self) -> Self:
@@ -109,6 +117,15 @@ def _copier(cls: type) -> Callable[[Any], Any]:
     namespace: dict[str, Any] = {"cls": cls}
     exec(f"def copy(r):\n    return cls({fields})\n", namespace)
     return namespace["copy"]  # type: ignore[no-any-return]
+
+
+@cache
+def _values(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    """A function reading `cls`'s fields into a tuple, in order (generated, as `_copier`)."""
+    fields = "".join(f"r.{name}, " for name, _ in _schema(cls))
+    namespace: dict[str, Any] = {}
+    exec(f"def values(r):\n    return ({fields})\n", namespace)
+    return namespace["values"]  # type: ignore[no-any-return]
 
 
 def _copy_expression(value: str, kind: Kind, depth: int = 0) -> str:
