@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from porchain.chain import Chain
+from porchain.crypto.recovery import RecoveryPool
 from porchain.errors import DecodeError, PorchainError
 from porchain.params import MAX_BLOCK_BYTES
 from porchain.types.blocks import Block
@@ -60,15 +61,20 @@ def read_blocks(source: BinaryIO, genesis_hash: bytes) -> Iterator[Block]:
 
 
 def import_blocks(
-    chain: Chain, blocks: Iterator[Block], *, now_ms: int | None = None
+    chain: Chain,
+    blocks: Iterator[Block],
+    *,
+    now_ms: int | None = None,
+    recovery: RecoveryPool | None = None,
 ) -> Iterator[Block]:
     """Import each block on top of the chain, yielding it once it is the head.
 
     Blocks the chain already has on its canonical branch are skipped, so an interrupted import
     can simply be run again. With `now_ms`, a block whose slot has not started is refused: a
-    history is of the past, and such a block would leave the chain waiting for it.
+    history is of the past, and such a block would leave the chain waiting for it. With
+    `recovery`, the next blocks' senders are recovered by its workers meanwhile.
     """
-    for block in blocks:
+    for block in blocks if recovery is None else recovery.ahead(blocks):
         if block.number <= chain.head.number:
             if chain.get_canonical_hash(block.number) != block.hash:
                 raise HistoryError(f"history diverges from the local chain at #{block.number}")

@@ -23,7 +23,9 @@ from porchain.chain import Chain, ImportResult
 from porchain.clock import SlotClock
 from porchain.consensus.asc import Amount
 from porchain.consensus.slots import advance_to_slot, scheduled_producer
+from porchain.constants import DEFAULT_RPC_PORT
 from porchain.crypto.keys import PrivateKey, to_checksum_address
+from porchain.crypto.recovery import RecoveryPool
 from porchain.db.level import LevelDB
 from porchain.duties import (
     BeaconDuty,
@@ -53,8 +55,6 @@ from porchain.verdicts import NO_KEY, Verdict, VerdictLog, judge
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RPC_PORT = 8645
-
 
 @dataclass(frozen=True)
 class NodeConfig:
@@ -68,6 +68,7 @@ class NodeConfig:
     rpc_cors: tuple[str, ...] = ()  # origins browsers may call RPC from ("*": any); () none
     rpc_limits: RPCLimits = field(default_factory=RPCLimits)  # costs allowed (docs/rpc.md)
     behaviour: Behaviour = field(default_factory=Behaviour)  # honest unless an attack is chosen
+    recovery_workers: int | None = None  # sender recovery of large blocks (None: cores but one)
 
 
 class Node:
@@ -89,6 +90,7 @@ class Node:
         self.config = config
         self.behaviour = config.behaviour
         self.mempool = Mempool(chain.rules, max_txs=config.mempool_max_txs)
+        self.recovery = RecoveryPool(config.recovery_workers)
         self.first_seen = FirstSeenLog(
             chain.db, self.mempool, lambda: first_seen_retention_ms(self.chain.state().params)
         )
@@ -149,6 +151,7 @@ class Node:
                 task_status.started()
         finally:
             self.first_seen.flush(self.clock.now_ms(), stopping=True)
+            self.recovery.close()
 
     def _write_info_file(self) -> None:
         """Where tools find this node: its RPC URL, P2P address and node id."""
@@ -230,6 +233,7 @@ class Node:
         """Import a block (ours, or a peer's from `source`), keeping it as evidence if its
         producer signed another stored block for its slot; on a new head, update the mempool,
         vote on it and relay it."""
+        self.recovery.recover(block.transactions)  # a large block's senders, on all cores
         try:
             result = self.chain.import_block(block, now_ms=self.clock.now_ms())
         except InvalidBlock as exc:

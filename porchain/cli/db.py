@@ -12,11 +12,12 @@ from rich.progress import Progress
 from porchain.chain import Chain
 from porchain.cli.common import emit, fields, home, output_option
 from porchain.composition import default_rules
+from porchain.crypto.recovery import RecoveryPool
 from porchain.db.level import LevelDB, repair
 from porchain.history import export_blocks, import_blocks, read_blocks
 from porchain.integrity import Watermark
 from porchain.integrity import open_chain as open_checked
-from porchain.rpc.format import hex0x
+from porchain.rpc.params import hex0x
 from porchain.verify import VerifyReport, verify_chain
 
 PLAIN_PROGRESS_EVERY = 100
@@ -91,9 +92,10 @@ def db_import(ctx: click.Context, path: Path, output: str) -> None:
     """Import a history file, validating every block; safe to interrupt and run again."""
     database, chain = open_chain(ctx)
     count = 0
-    with database, path.open("rb") as source:
+    with database, path.open("rb") as source, RecoveryPool() as recovery:
         blocks = read_blocks(source, chain.genesis_hash)
-        imported = import_blocks(chain, blocks, now_ms=int(time.time() * 1000))
+        now_ms = int(time.time() * 1000)
+        imported = import_blocks(chain, blocks, now_ms=now_ms, recovery=recovery)
         if sys.stderr.isatty():
             with Progress(transient=True) as progress:
                 task = progress.add_task("importing", total=None)

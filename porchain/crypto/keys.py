@@ -13,7 +13,7 @@ SIGNATURE_SIZE = 65
 ADDRESS_SIZE = 20
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _HALF_N = SECP256K1_N // 2
-RECOVERED_ADDRESSES = 8192  # (hash, signature) -> address pairs kept (about 1.5 MB)
+RECOVERED_ADDRESSES = 32768  # (hash, signature) -> address pairs kept (about 6 MB)
 
 
 def public_key_to_address(public_key: coincurve.PublicKey) -> bytes:
@@ -45,7 +45,7 @@ class PrivateKey:
     def sign_hash(self, message_hash: bytes) -> bytes:
         # libsecp256k1 signs with RFC 6979 nonces and normalises to low-s.
         signature = self._key.sign_recoverable(message_hash, hasher=None)
-        _remember(bytes(message_hash), signature, self.address)  # its signer is known
+        remember_recovered(bytes(message_hash), signature, self.address)  # its signer is known
         return signature
 
     def __repr__(self) -> str:
@@ -76,7 +76,7 @@ def recover_address(message_hash: bytes, signature: bytes) -> bytes:
     address = _recovered.get(pair)
     if address is None:
         address = recover_address_uncached(*pair)
-        _remember(*pair, address)
+        remember_recovered(*pair, address)
     else:
         _recovered.move_to_end(pair)
     return address
@@ -85,10 +85,16 @@ def recover_address(message_hash: bytes, signature: bytes) -> bytes:
 _recovered: OrderedDict[tuple[bytes, bytes], bytes] = OrderedDict()
 
 
-def _remember(message_hash: bytes, signature: bytes, address: bytes) -> None:
+def remember_recovered(message_hash: bytes, signature: bytes, address: bytes) -> None:
+    """Record that `signature` over `message_hash` recovers to `address` (a signature made
+    here, or one recovered by `porchain.crypto.recovery`'s workers)."""
     _recovered[message_hash, signature] = address
     if len(_recovered) > RECOVERED_ADDRESSES:
         _recovered.popitem(last=False)
+
+
+def is_recovered(message_hash: bytes, signature: bytes) -> bool:
+    return (message_hash, signature) in _recovered
 
 
 def recover_address_uncached(message_hash: bytes, signature: bytes) -> bytes:

@@ -583,7 +583,7 @@ class NetworkService:
             log.info(
                 "syncing peer=%s blocks=#%d..#%d", peer.label, blocks[0].number, blocks[-1].number
             )
-            for block in blocks:
+            for block in self.node.recovery.ahead(blocks):  # the next blocks' senders, meanwhile
                 self._seen_blocks.add(block.hash)
                 try:
                     result = self.node.import_block(block, source=peer.node_id, relay=False)

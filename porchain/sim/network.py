@@ -76,7 +76,10 @@ class SimNetwork:
             chain,
             clock,
             key=key,
-            config=NodeConfig(rpc_port=None, behaviour=behaviour or Behaviour()),
+            # no recovery workers: a simulation is one process, measured in CPU time
+            config=NodeConfig(
+                rpc_port=None, behaviour=behaviour or Behaviour(), recovery_workers=0
+            ),
             transport=self.network.transport(address),
             node_key=node_key,
             net=net,

@@ -1,0 +1,155 @@
+"""Sender recovery on the machine's other cores.
+
+One secp256k1 public-key recovery per transaction is the largest single cost of importing a
+block, and each is independent of the others. A `RecoveryPool` sends the (signing hash,
+signature) pairs of a block to worker processes; their answers go into this process's table of
+known recoveries (`keys.remember_recovered`), which `Transaction.sender` reads first. The rule is
+unchanged: the workers run the same function (`recover_address_uncached`), and a pair that does
+not recover gets no answer, so its transaction meets the usual check and the usual error.
+
+- `recover(txs)`: one block, shared between this process and the workers (a gossiped block).
+- `ahead(blocks)`: a run of blocks (sync, a history file): the workers recover the next blocks'
+  senders while this process executes the current one.
+
+Small batches stay in this process (a round trip costs more than they do), so a node on a quiet
+chain never starts a worker. A worker that dies costs only speed: its batch is recovered here.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from porchain.crypto.keys import InvalidSignature, is_recovered, recover_address_uncached
+from porchain.crypto.keys import remember_recovered as remember
+from porchain.types.blocks import Block
+from porchain.types.transactions import Transaction
+
+log = logging.getLogger(__name__)
+
+Pair = tuple[bytes, bytes]  # (signing hash, signature)
+
+MIN_BATCH = 128  # unknown senders below which a block is recovered here
+AHEAD = 2  # blocks whose recovery `ahead` sends before their turn (kept in the table)
+
+
+def default_workers() -> int:
+    """One worker per core this process may use, but one: that core runs the node."""
+    return max(0, len(os.sched_getaffinity(0)) - 1)
+
+
+def recover_pairs(pairs: Sequence[Pair]) -> list[bytes | None]:
+    """In a worker: the address of each pair, None for a pair that does not recover."""
+    out: list[bytes | None] = []
+    for message_hash, signature in pairs:
+        try:
+            out.append(recover_address_uncached(message_hash, signature))
+        except InvalidSignature:
+            out.append(None)
+    return out
+
+
+def unknown_pairs(txs: Iterable[Transaction]) -> list[Pair]:
+    pairs = [(tx.signing_hash, tx.signature) for tx in txs]
+    return [pair for pair in dict.fromkeys(pairs) if not is_recovered(*pair)]
+
+
+class Batch:
+    """Pairs sent to the workers; `wait()` records their answers."""
+
+    def __init__(self, chunks: list[tuple[list[Pair], Future[list[bytes | None]]]]) -> None:
+        self._chunks = chunks
+
+    def wait(self) -> None:
+        for pairs, future in self._chunks:
+            try:
+                addresses = future.result()
+            except (BrokenProcessPool, OSError) as exc:
+                log.warning("a recovery worker failed (%s); recovering here", exc)
+                continue
+            for pair, address in zip(pairs, addresses, strict=True):
+                if address is not None:
+                    remember(*pair, address)
+        self._chunks = []
+
+
+class RecoveryPool:
+    def __init__(self, workers: int | None = None, *, min_batch: int = MIN_BATCH) -> None:
+        self.workers = default_workers() if workers is None else workers
+        self.min_batch = min_batch
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> RecoveryPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+            self._executor = None
+
+    def start(self) -> None:
+        """Start the workers now rather than at the first large block (a benchmark's warm-up)."""
+        if self.workers:
+            self._pool().submit(recover_pairs, []).result()
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            # spawn: a fork would copy the node's threads and its trio loop mid-flight
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+        return self._executor
+
+    def submit(self, pairs: list[Pair], parts: int) -> Batch:
+        """Send `pairs` to the workers in `parts` chunks (none when there are too few)."""
+        if len(pairs) < self.min_batch:
+            return Batch([])
+        size = -(-len(pairs) // parts)
+        chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
+        try:
+            pool = self._pool()
+            return Batch([(chunk, pool.submit(recover_pairs, chunk)) for chunk in chunks])
+        except (BrokenProcessPool, RuntimeError, OSError) as exc:
+            log.warning("recovery workers unavailable (%s); recovering here", exc)
+            self._executor = None
+            return Batch([])
+
+    def recover(self, txs: Sequence[Transaction]) -> None:
+        """Recover the senders of `txs`, this process taking its share beside the workers."""
+        pairs = unknown_pairs(txs)
+        if not self.workers or len(pairs) < 2 * self.min_batch:
+            return  # `Transaction.sender` recovers them here, as it would without a pool
+        local = len(pairs) // (self.workers + 1)
+        batch = self.submit(pairs[local:], self.workers)
+        for pair, address in zip(pairs[:local], recover_pairs(pairs[:local]), strict=True):
+            if address is not None:
+                remember(*pair, address)
+        batch.wait()
+
+    def ahead(self, blocks: Iterable[Block], depth: int = AHEAD) -> Iterator[Block]:
+        """Yield `blocks` in order, each once its senders are known, recovering up to `depth`
+        blocks ahead in the workers while the caller imports the current one."""
+        if not self.workers:
+            yield from blocks
+            return
+        pending: deque[tuple[Block, Batch]] = deque()
+        source = iter(blocks)
+        for block in source:
+            pending.append((block, self.submit(unknown_pairs(block.transactions), 1)))
+            if len(pending) > depth:
+                yield self._ready(pending.popleft())
+        while pending:
+            yield self._ready(pending.popleft())
+
+    @staticmethod
+    def _ready(item: tuple[Block, Batch]) -> Block:
+        block, batch = item
+        batch.wait()
+        return block
