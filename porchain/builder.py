@@ -86,6 +86,6 @@ def build_block(
         included.append(tx)
         room -= cost
     end_block(state, ctx, rules)
-    header = replace(header, tx_root=compute_tx_root(included), state_root=state.root(), _hash=[])
+    header = replace(header, tx_root=compute_tx_root(included), state_root=state.root())
     block = Block(header.signed(key), tuple(included))
     return BuiltBlock(block, rejected)

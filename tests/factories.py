@@ -193,7 +193,7 @@ def resign(
     txs = block.transactions if transactions is None else tuple(transactions)
     if transactions is not None:
         header_changes.setdefault("tx_root", compute_tx_root(txs))
-    header = replace(block.header, **header_changes, _hash=[])
+    header = replace(block.header, **header_changes)
     return Block(header.signed(signer), txs)
 
 

@@ -123,7 +123,7 @@ def test_only_two_different_headers_validly_signed_for_one_slot_count() -> None:
     assert not is_equivocation(first, resign(block, signer, slot=first.slot + 1).header)
     assert not is_equivocation(first, resign(block, other, producer=other.address).header)
     assert not is_equivocation(first, resign(block, other).header)  # not the producer's signature
-    garbled = replace(second, signature=b"\x01" * 65, _hash=[])
+    garbled = replace(second, signature=b"\x01" * 65)
     assert not is_equivocation(first, garbled)
 
 

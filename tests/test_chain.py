@@ -170,7 +170,7 @@ def test_block_signed_by_another_key_is_rejected(chain: Chain) -> None:
 
 def test_block_with_a_garbage_signature_is_rejected(chain: Chain) -> None:
     block = build_on_head(chain).block
-    header = replace(block.header, signature=b"\x00" * 65, _hash=[])
+    header = replace(block.header, signature=b"\x00" * 65)
     assert_rejected(chain, Block(header, block.transactions), "^bad block signature")
 
 

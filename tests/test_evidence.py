@@ -158,11 +158,11 @@ def test_a_forged_signature_proves_nothing() -> None:
     chain = judicial_chain()
     a, b = twins(chain)
     forger = KEYS[4]  # signs a header that names the producer
-    forged = replace(b, signature=b"", _hash=[]).signed(forger)
+    forged = replace(b, signature=b"").signed(forger)
     assert "forged signature" in refusal(
         chain, evidence_tx(chain, Evidence.equivocation(a, forged))
     )
-    garbled = replace(b, signature=b"\x01" * 65, _hash=[])
+    garbled = replace(b, signature=b"\x01" * 65)
     assert "forged signature" in refusal(
         chain, evidence_tx(chain, Evidence.equivocation(garbled, a))
     )
@@ -178,7 +178,7 @@ def test_the_same_header_twice_proves_nothing() -> None:
 def test_headers_of_different_slots_prove_nothing() -> None:
     chain = judicial_chain()
     a, b = twins(chain)
-    later = replace(b, slot=b.slot + 1, signature=b"", _hash=[]).signed(signer_of(b))
+    later = replace(b, slot=b.slot + 1, signature=b"").signed(signer_of(b))
     message = refusal(chain, evidence_tx(chain, Evidence.equivocation(a, later)))
     assert f"different slots ({a.slot} and {a.slot + 1})" in message
 
@@ -187,7 +187,7 @@ def test_headers_of_different_producers_prove_nothing() -> None:
     chain = judicial_chain()
     a, b = twins(chain)
     other = next(k for k in PRODUCERS if k.address != a.producer)
-    theirs = replace(b, producer=other.address, signature=b"", _hash=[]).signed(other)
+    theirs = replace(b, producer=other.address, signature=b"").signed(other)
     message = refusal(chain, evidence_tx(chain, Evidence.equivocation(a, theirs)))
     assert "different producers" in message
 
@@ -196,7 +196,7 @@ def test_an_unknown_producer_has_nothing_to_slash() -> None:
     chain = judicial_chain()
     a, b = twins(chain)
     pair = [
-        replace(h, producer=OUTSIDER.address, signature=b"", _hash=[]).signed(OUTSIDER)
+        replace(h, producer=OUTSIDER.address, signature=b"").signed(OUTSIDER)
         for h in (a, b)
     ]
     message = refusal(chain, evidence_tx(chain, Evidence.equivocation(*pair)))
@@ -211,7 +211,7 @@ def test_evidence_is_stale_after_the_window_and_early_before_the_slot() -> None:
     message = refusal(chain, evidence_tx(chain, Evidence.equivocation(a, b)))
     assert f"stale evidence: slot {a.slot} is" in message and "window of 6" in message
     future = [
-        replace(h, slot=chain.head.slot + 50, signature=b"", _hash=[]).signed(signer_of(h))
+        replace(h, slot=chain.head.slot + 50, signature=b"").signed(signer_of(h))
         for h in (a, b)
     ]
     assert "in the future" in refusal(chain, evidence_tx(chain, Evidence.equivocation(*future)))
@@ -341,7 +341,7 @@ def test_an_invalid_block_signed_by_someone_else_proves_nothing() -> None:
     chain = judicial_chain()
     built = build_on_head(chain, keys=PRODUCERS).block
     forged = Block(
-        replace(built.header, signature=b"", _hash=[]).signed(KEYS[4]), built.transactions
+        replace(built.header, signature=b"").signed(KEYS[4]), built.transactions
     )
     message = refusal(chain, evidence_tx(chain, Evidence.invalid_block(forged, chain.head.number)))
     assert "forged signature" in message

@@ -257,14 +257,14 @@ def test_signature_covers_every_header_field() -> None:
         {"extra": b""},
         {"wsc_id": 1},
     ):
-        tampered = replace(header, **change, _hash=[])
+        tampered = replace(header, **change)
         assert tampered.signing_hash != header.signing_hash
         assert tampered.recover_producer() != PRODUCER.address
         assert tampered.hash != header.hash
 
 
 def test_garbage_header_signature_is_an_invalid_block() -> None:
-    header = replace(sample_block().header, signature=b"\x00" * 65, _hash=[])
+    header = replace(sample_block().header, signature=b"\x00" * 65)
     with pytest.raises(InvalidBlock, match="bad block signature"):
         header.recover_producer()
 
@@ -403,3 +403,13 @@ def test_clearing_the_caches_makes_equal_bytes_decode_anew() -> None:
     caches.clear()
     again = Transaction.decode(tx.encoded)
     assert again is not first and again == first and again.sender == ALICE.address
+
+
+def test_a_replaced_header_or_block_has_its_own_hash_and_encoding() -> None:
+    block = sample_block()
+    assert block.hash and block.encode()  # both cached now
+    header = replace(block.header, extra=b"twin")
+    twin = replace(block, header=header)
+    assert header.hash != block.header.hash
+    assert twin.encode() != block.encode()
+    assert Block.decode(twin.encode()).hash == twin.hash == header.hash

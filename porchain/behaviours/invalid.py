@@ -30,7 +30,7 @@ def _resigned(node: Node, block: Block, key: PrivateKey | None = None, **fields:
     """`block` with some header fields changed, signed again (with our key unless `key`)."""
     signer = key or node.key
     assert signer is not None
-    header = replace(block.header, **fields, _hash=[])  # a fresh hash cache, not the old one's
+    header = replace(block.header, **fields)
     return Block(header.signed(signer), block.transactions)
 
 
@@ -68,7 +68,7 @@ def invalid_transaction(node: Node, block: Block) -> Block:
     nonce = state.account(node.key.address).nonce + NONCE_GAP
     bad = sign_duty(node.key, state, nonce, TxKind.ENCUMBER, Amount(1).to_rlp())
     transactions = (*block.transactions, bad)
-    header = replace(block.header, tx_root=compute_tx_root(transactions), _hash=[])
+    header = replace(block.header, tx_root=compute_tx_root(transactions))
     return Block(header.signed(node.key), transactions)
 
 

@@ -45,7 +45,7 @@ class Header:
     wsc_id: int
     extra: bytes = b""
     signature: bytes = b""
-    _hash: list[bytes] = field(default_factory=list, compare=False, repr=False)
+    _hash: list[bytes] = field(default_factory=list, init=False, compare=False, repr=False)
 
     def _unsigned_fields(self) -> list[bytes]:
         return [
@@ -76,7 +76,7 @@ class Header:
         return keccak(rlp_encode(self._unsigned_fields()))
 
     def signed(self, key: PrivateKey) -> Header:
-        return replace(self, signature=key.sign_hash(self.signing_hash), _hash=[])
+        return replace(self, signature=key.sign_hash(self.signing_hash))
 
     def recover_producer(self) -> bytes:
         try:
@@ -111,7 +111,7 @@ class Header:
 class Block:
     header: Header
     transactions: tuple[Transaction, ...] = ()
-    _encoded: list[bytes] = field(default_factory=list, compare=False, repr=False)
+    _encoded: list[bytes] = field(default_factory=list, init=False, compare=False, repr=False)
 
     @property
     def hash(self) -> bytes:
@@ -154,7 +154,9 @@ def _decode_block(data: bytes) -> Block:
     transactions = tuple(
         Transaction.decode(decode_bytes(raw, "transaction", len(data))) for raw in body
     )
-    return Block(header, transactions, [bytes(data)])
+    block = Block(header, transactions)
+    block._encoded.append(bytes(data))  # the bytes it came from are its encoding
+    return block
 
 
 _decode_block_cached = lru_cache(maxsize=DECODED_BLOCKS)(_decode_block)

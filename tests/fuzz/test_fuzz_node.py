@@ -235,7 +235,7 @@ class Attacker:
             value = value if isinstance(value, int) else len(value)
         elif isinstance(value, int) or (action.change != "extra" and len(value) != 32):
             value = value.to_bytes(32, "big") if isinstance(value, int) else value.ljust(32)[:32]
-        header = replace(block.header, **{action.change: value}, _hash=[])
+        header = replace(block.header, **{action.change: value})
         if action.resign:
             header = header.signed(self.fuzz_key)
         return Block(header, block.transactions).encode()
