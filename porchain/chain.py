@@ -40,7 +40,7 @@ from porchain.errors import (
 )
 from porchain.genesis import Genesis
 from porchain.sideblocks import SideIndex
-from porchain.state.lthash import LtHash
+from porchain.state.lthash import COMMITMENT_VERSION, LtHash
 from porchain.state.past import StateUnavailable, past_reader
 from porchain.state.state import (
     JournalEntry,
@@ -169,6 +169,7 @@ class Chain:
             batch.put(schema.canonical_key(0), block.hash)
             batch.put(schema.GENESIS_KEY, block.hash)
             batch.put(schema.HEAD_KEY, block.hash)
+            batch.put(schema.COMMITMENT_KEY, encode_uint(COMMITMENT_VERSION))
         log.info("chain initialised genesis=0x%s", block.hash.hex())
         return cls(db, rules)
 

@@ -25,8 +25,10 @@ from pathlib import Path
 from porchain.chain import Chain
 from porchain.consensus.modules import Rules
 from porchain.db import schema
+from porchain.db.abc import Database
 from porchain.db.level import REMEDY, LevelDB
 from porchain.errors import DatabaseError
+from porchain.state.lthash import COMMITMENT_VERSION
 from porchain.state.state import load_lthash
 from porchain.types.blocks import Header
 
@@ -102,10 +104,24 @@ class Watermark:
         self._mark = Mark(finalized.number, finalized.hash)
 
 
+def check_commitment_version(db: Database, path: Path | None) -> None:
+    """Refuse a database whose state roots were computed by another lattice hash version."""
+    raw = db.get(schema.COMMITMENT_KEY)
+    version = 1 if raw is None else int.from_bytes(raw, "big")
+    if version != COMMITMENT_VERSION:
+        where = f"database at {path}" if path is not None else "database"
+        raise DatabaseError(
+            f"{where} was made with state commitment version {version}; this porchain computes "
+            f"version {COMMITMENT_VERSION} (docs/decisions.md): create it again "
+            "(`porchain init`, `devnet up` in a new directory) or sync it anew"
+        )
+
+
 def check_at_open(chain: Chain, watermark: Watermark | None, *, walk: int = STARTUP_WALK) -> None:
     """Refuse a damaged or rolled-back database with CorruptDatabase; cost bounded by `walk`."""
     db = chain.db
     path = db.path if isinstance(db, LevelDB) else None
+    check_commitment_version(db, path)
     head = chain.head
     if db.get(schema.canonical_key(0)) != chain.genesis_hash:
         raise CorruptDatabase(path, "the canonical index does not start at the genesis block")

@@ -195,10 +195,7 @@ def test_headers_of_different_producers_prove_nothing() -> None:
 def test_an_unknown_producer_has_nothing_to_slash() -> None:
     chain = judicial_chain()
     a, b = twins(chain)
-    pair = [
-        replace(h, producer=OUTSIDER.address, signature=b"").signed(OUTSIDER)
-        for h in (a, b)
-    ]
+    pair = [replace(h, producer=OUTSIDER.address, signature=b"").signed(OUTSIDER) for h in (a, b)]
     message = refusal(chain, evidence_tx(chain, Evidence.equivocation(*pair)))
     assert "unknown producer" in message and "holds no REP" in message
 
@@ -211,8 +208,7 @@ def test_evidence_is_stale_after_the_window_and_early_before_the_slot() -> None:
     message = refusal(chain, evidence_tx(chain, Evidence.equivocation(a, b)))
     assert f"stale evidence: slot {a.slot} is" in message and "window of 6" in message
     future = [
-        replace(h, slot=chain.head.slot + 50, signature=b"").signed(signer_of(h))
-        for h in (a, b)
+        replace(h, slot=chain.head.slot + 50, signature=b"").signed(signer_of(h)) for h in (a, b)
     ]
     assert "in the future" in refusal(chain, evidence_tx(chain, Evidence.equivocation(*future)))
 
@@ -340,9 +336,7 @@ def test_a_header_with_another_body_proves_nothing() -> None:
 def test_an_invalid_block_signed_by_someone_else_proves_nothing() -> None:
     chain = judicial_chain()
     built = build_on_head(chain, keys=PRODUCERS).block
-    forged = Block(
-        replace(built.header, signature=b"").signed(KEYS[4]), built.transactions
-    )
+    forged = Block(replace(built.header, signature=b"").signed(KEYS[4]), built.transactions)
     message = refusal(chain, evidence_tx(chain, Evidence.invalid_block(forged, chain.head.number)))
     assert "forged signature" in message
     impostor = resign(built, OUTSIDER, producer=OUTSIDER.address)  # wrong producer, no REP

@@ -195,6 +195,26 @@ def test_lost_or_stray_keys_are_refused_at_open(datadir: Path, what: str, expect
     assert "porchain db repair" in message
 
 
+@pytest.mark.parametrize("stored", [None, encode_uint(1), encode_uint(3)])
+def test_a_state_made_by_another_commitment_version_is_refused(
+    datadir: Path, stored: bytes | None
+) -> None:
+    """A database without the version key is from before version 2 (SHAKE-128 digests)."""
+    chaindata = datadir / "chaindata"
+    if stored is None:
+        damage(chaindata, delete=(schema.COMMITMENT_KEY,))
+    else:
+        damage(chaindata, put={schema.COMMITMENT_KEY: stored})
+    with LevelDB(chaindata, create=False) as db:
+        before = list(db.iterate(b""))
+    result = run(datadir, "node", "run", "--no-rpc", "--no-p2p")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    version = 1 if stored is None else int.from_bytes(stored, "big")
+    assert f"made with state commitment version {version}; this porchain computes" in result.output
+    with LevelDB(chaindata, create=False) as db:
+        assert list(db.iterate(b"")) == before  # nothing written
+
+
 def test_the_startup_walk_is_bounded(datadir: Path) -> None:
     """Below the walk, only `db verify` sees a lost block: the start-up check stays cheap."""
     chaindata = datadir / "chaindata"

@@ -16,6 +16,7 @@ STATE_PREFIX = VERSION_PREFIX + b"state/"
 HEAD_KEY = VERSION_PREFIX + b"head"
 GENESIS_KEY = VERSION_PREFIX + b"genesis"
 LTHASH_KEY = VERSION_PREFIX + b"lthash"
+COMMITMENT_KEY = VERSION_PREFIX + b"commitment"  # the lattice hash version the state was made by
 FINALIZED_KEY = VERSION_PREFIX + b"finalized"  # [number, hash] of the highest block ever final
 
 

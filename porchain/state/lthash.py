@@ -17,6 +17,7 @@ from blake3 import blake3
 
 from porchain.crypto.hashing import keccak
 
+COMMITMENT_VERSION = 2  # 1: SHAKE-128 entry digests; 2: BLAKE3
 LANES = 1024
 LANE_DTYPE = np.dtype("<u2")
 VECTOR_BYTES = LANES * LANE_DTYPE.itemsize
