@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 Pair = tuple[bytes, bytes]  # (signing hash, signature)
 
 MIN_BATCH = 128  # unknown senders below which a block is recovered here
+WAIT_SECONDS = 10.0  # for a worker's answer (a block's worth takes well under 1 s)
 AHEAD = 2  # blocks whose recovery `ahead` sends before their turn (kept in the table)
 
 
@@ -54,6 +55,12 @@ def recover_pairs(pairs: Sequence[Pair]) -> list[bytes | None]:
     return out
 
 
+def remember_all(pairs: Sequence[Pair], addresses: Sequence[bytes | None]) -> None:
+    for pair, address in zip(pairs, addresses, strict=True):
+        if address is not None:
+            remember(*pair, address)
+
+
 def unknown_pairs(txs: Iterable[Transaction]) -> list[Pair]:
     pairs = [(tx.signing_hash, tx.signature) for tx in txs]
     return [pair for pair in dict.fromkeys(pairs) if not is_recovered(*pair)]
@@ -68,13 +75,9 @@ class Batch:
     def wait(self) -> None:
         for pairs, future in self._chunks:
             try:
-                addresses = future.result()
-            except (BrokenProcessPool, OSError) as exc:
-                log.warning("a recovery worker failed (%s); recovering here", exc)
-                continue
-            for pair, address in zip(pairs, addresses, strict=True):
-                if address is not None:
-                    remember(*pair, address)
+                remember_all(pairs, future.result(timeout=WAIT_SECONDS))
+            except (BrokenProcessPool, OSError, TimeoutError) as exc:
+                log.warning("a recovery worker failed (%r); recovering here", exc)
         self._chunks = []
 
 
@@ -128,9 +131,7 @@ class RecoveryPool:
             return  # `Transaction.sender` recovers them here, as it would without a pool
         local = len(pairs) // (self.workers + 1)
         batch = self.submit(pairs[local:], self.workers)
-        for pair, address in zip(pairs[:local], recover_pairs(pairs[:local]), strict=True):
-            if address is not None:
-                remember(*pair, address)
+        remember_all(pairs[:local], recover_pairs(pairs[:local]))
         batch.wait()
 
     def ahead(self, blocks: Iterable[Block], depth: int = AHEAD) -> Iterator[Block]:

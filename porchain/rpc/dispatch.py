@@ -54,6 +54,7 @@ class Route:
     name: str
     live: Callable[..., Any]  # the method bound to the live node
     on_loop: bool
+    signature: inspect.Signature  # of `live`: read once, it costs more than many methods do
 
 
 class Dispatcher:
@@ -65,7 +66,9 @@ class Dispatcher:
         for api in apis:
             for name, method in inspect.getmembers(api(node), callable):
                 if METHOD_NAME.match(name):
-                    self.routes[name] = Route(api, name, method, runs_on_loop(method))
+                    self.routes[name] = Route(
+                        api, name, method, runs_on_loop(method), inspect.signature(method)
+                    )
 
     async def handle(self, body: bytes) -> Answer:
         """Answer a request body; None when it held only notifications."""
@@ -205,7 +208,7 @@ class Dispatcher:
             raise RPCError(errors.METHOD_NOT_FOUND, f"method not found: {method[:64]}")
         args, kwargs = (params, {}) if isinstance(params, list) else ([], params)
         try:
-            bound = inspect.signature(route.live).bind(*args, **kwargs)
+            bound = route.signature.bind(*args, **kwargs)
         except TypeError as exc:
             raise RPCError(errors.INVALID_PARAMS, f"invalid params for {method}: {exc}") from None
         return request_id, method, list(bound.args), dict(bound.kwargs)
