@@ -138,10 +138,18 @@ class Connection:
             {"jsonrpc": "2.0", "id": next(self.ids), "method": method, "params": params}
             for method, params in calls
         ]
-        self.http.request("POST", "/", json.dumps(body), {"Content-Type": "application/json"})
-        answers = json.loads(self.http.getresponse().read())
+        data = json.dumps(body)
+        try:
+            answers = self._post(data)
+        except (http.client.HTTPException, ConnectionError):
+            self.http.close()  # the server closed an idle keep-alive connection: open anew
+            answers = self._post(data)
         by_id = {answer["id"]: answer for answer in answers}
         return [by_id[call["id"]] for call in body]
+
+    def _post(self, data: str) -> list[dict]:
+        self.http.request("POST", "/", data, {"Content-Type": "application/json"})
+        return json.loads(self.http.getresponse().read())
 
 
 class TransferLoad(threading.Thread):
