@@ -36,6 +36,8 @@ def node4_slashed(root: Path) -> dict[str, Any] | None:
     node4 = producers.get("node4")
     if node4 is None or node4["slashed"] is None or parse_amount(node4["slashed"]) == 0:
         return None
+    if node4["rep_now"] is None or parse_amount(node4["rep_now"]) != 0:
+        return None  # the report's head is not yet past the slash
     return current
 
 
@@ -56,7 +58,10 @@ def test_twins_scenario_ends_with_node4_slashed(devnet_root: Path) -> None:  # n
     producers = {p["node"]: p for p in final["producers"]}
     node4 = producers["node4"]
     assert node4["processes"] == ["node4", "node4-twin"]
-    assert node4["slashes"] >= 1 and parse_amount(node4["slashed"]) >= parse_amount("1000")
+    # The slash took all the REP node4's key owned at that block (free, encumbered, pending,
+    # staked in open pools): nothing is left (node4_slashed waits for it). Before it, node4 may
+    # have won or lost a little in pools, so the amount taken is near its 1000, not at least it.
+    assert node4["slashes"] >= 1 and parse_amount(node4["slashed"]) >= parse_amount("900")
     for name in ("node1", "node2", "node3"):
         assert producers[name]["slashed"] == "0" and producers[name]["slashes"] == 0
     assert offence["evidence"] == "equivocation"
