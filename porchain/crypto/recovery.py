@@ -21,9 +21,10 @@ import logging
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 
 from porchain.crypto.keys import InvalidSignature, is_recovered, recover_address_uncached
 from porchain.crypto.keys import remember_recovered as remember
@@ -69,14 +70,22 @@ def unknown_pairs(txs: Iterable[Transaction]) -> list[Pair]:
 class Batch:
     """Pairs sent to the workers; `wait()` records their answers."""
 
-    def __init__(self, chunks: list[tuple[list[Pair], Future[list[bytes | None]]]]) -> None:
+    def __init__(
+        self,
+        chunks: list[tuple[list[Pair], Future[list[bytes | None]]]],
+        on_broken: Callable[[], None] = lambda: None,
+    ) -> None:
         self._chunks = chunks
+        self._on_broken = on_broken
 
     def wait(self) -> None:
         for pairs, future in self._chunks:
             try:
                 remember_all(pairs, future.result(timeout=WAIT_SECONDS))
-            except (BrokenProcessPool, OSError, TimeoutError) as exc:
+            except BrokenProcessPool as exc:
+                log.warning("a recovery worker died (%r); recovering here", exc)
+                self._on_broken()
+            except (OSError, TimeoutError) as exc:
                 log.warning("a recovery worker failed (%r); recovering here", exc)
         self._chunks = []
 
@@ -116,13 +125,21 @@ class RecoveryPool:
             return Batch([])
         size = -(-len(pairs) // parts)
         chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
-        try:
-            pool = self._pool()
-            return Batch([(chunk, pool.submit(recover_pairs, chunk)) for chunk in chunks])
-        except (BrokenProcessPool, RuntimeError, OSError) as exc:
-            log.warning("recovery workers unavailable (%s); recovering here", exc)
+        for _ in range(2):  # a pool found broken is replaced once
+            try:
+                pool = self._pool()
+                futures = [(chunk, pool.submit(recover_pairs, chunk)) for chunk in chunks]
+                return Batch(futures, partial(self._discard, pool))
+            except (BrokenProcessPool, RuntimeError, OSError) as exc:
+                log.warning("recovery workers unavailable (%r); starting new ones", exc)
+                self._discard(self._executor)
+        return Batch([])
+
+    def _discard(self, executor: ProcessPoolExecutor | None) -> None:
+        """Forget `executor` if it is still ours (broken); the next batch starts new workers."""
+        if executor is not None and executor is self._executor:
+            executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
-            return Batch([])
 
     def recover(self, txs: Sequence[Transaction]) -> None:
         """Recover the senders of `txs`, this process taking its share beside the workers."""
