@@ -9,15 +9,6 @@ from porchain.genesis import Genesis
 from tests.factories import make_genesis, new_chain
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`-n auto --dist loadgroup`, what CI runs), the multi-process tests run
-    one after another on one worker while the others share the remaining workers: two devnets
-    never run at once, and the in-process tests fill the other core meanwhile."""
-    for item in items:
-        if item.get_closest_marker("slow") is not None:
-            item.add_marker(pytest.mark.xdist_group("multi-process"))
-
-
 @pytest.fixture
 def genesis() -> Genesis:
     """The default test genesis: KEYS[0] produces, every test key holds 1000 `$`."""
