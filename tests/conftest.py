@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from porchain.chain import Chain
 from porchain.genesis import Genesis
 from tests.factories import make_genesis, new_chain
+
+PORTS_APART = 100  # a worker's devnets prefer ports this far from the next worker's
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (`-n auto --dist loadgroup`, what CI runs) each worker's devnets
+    prefer their own ports, so two created at the same moment never pick the same free port."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw"):
+        shift = PORTS_APART * int(worker[2:])
+        os.environ["PORCHAIN_DEVNET_PORTS"] = f"{8645 + shift},{30400 + shift}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist the multi-process tests run one after another on one worker, while
+    the others share the remaining workers: two devnets never run at once, and the in-process
+    tests fill the other core meanwhile."""
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(pytest.mark.xdist_group("multi-process"))
 
 
 @pytest.fixture

@@ -425,6 +425,20 @@ def test_pick_ports_prefers_the_given_ports_and_avoids_taken_ones() -> None:
     assert pick_ports(1, free) == [free]  # ... is taken as preferred while still free
 
 
+def test_the_first_preferred_ports_can_be_moved(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(layout.PORTS_ENV, raising=False)
+    assert layout.preferred_ports() == (8645, 30400)
+    monkeypatch.setenv(layout.PORTS_ENV, "9645,31400")
+    assert layout.preferred_ports() == (9645, 31400)
+    for bad in ("9645", "a,b", "0,31400", "9645,70000", "1,2,3"):
+        monkeypatch.setenv(layout.PORTS_ENV, bad)
+        with pytest.raises(DevnetError) as refused:
+            layout.preferred_ports()
+        assert str(refused.value) == (
+            f"PORCHAIN_DEVNET_PORTS must be two ports, RPC,P2P (e.g. 9645,31400); not {bad!r}"
+        )
+
+
 # -- processes ---------------------------------------------------------------------------------
 
 

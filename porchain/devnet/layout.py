@@ -48,6 +48,9 @@ DEVNET_FILE = "devnet.json"
 LAYOUT_VERSION = 1
 PREFERRED_RPC_PORT = 8645  # node i (from 0) prefers 8645 + i, then any free port
 PREFERRED_P2P_PORT = 30400
+PORTS_ENV = "PORCHAIN_DEVNET_PORTS"  # "RPC,P2P": other first preferred ports, for devnets
+# created at the same moment (parallel test workers), which could otherwise pick the same
+# ports: each checks a port is free, and a node binds it only when it starts
 LOOPBACK = "127.0.0.1"
 PRODUCER_KEY = "producer"
 PASSWORD_FILE = "password"
@@ -252,8 +255,9 @@ def create_devnet(root: Path, manifest: Manifest, *, now_ms: int | None = None) 
 
 
 def _build(root: Path, manifest: Manifest, now_ms: int) -> None:
-    rpc_ports = pick_ports(len(manifest.nodes), PREFERRED_RPC_PORT)
-    p2p_ports = pick_ports(len(manifest.nodes), PREFERRED_P2P_PORT, avoid=rpc_ports)
+    first_rpc, first_p2p = preferred_ports()
+    rpc_ports = pick_ports(len(manifest.nodes), first_rpc)
+    p2p_ports = pick_ports(len(manifest.nodes), first_p2p, avoid=rpc_ports)
     nodes = []
     for spec, rpc_port, p2p_port in zip(manifest.nodes, rpc_ports, p2p_ports, strict=True):
         datadir = root / spec.name
@@ -329,6 +333,22 @@ def build_genesis(
             "alloc": alloc,
         }
     )
+
+
+def preferred_ports() -> tuple[int, int]:
+    """The first RPC and P2P ports a new devnet's nodes prefer: the defaults, or PORTS_ENV."""
+    given = os.environ.get(PORTS_ENV)
+    if not given:
+        return PREFERRED_RPC_PORT, PREFERRED_P2P_PORT
+    try:
+        rpc, p2p = (int(part) for part in given.split(","))
+    except ValueError:
+        rpc = p2p = -1
+    if not (0 < rpc < 65536 and 0 < p2p < 65536):
+        raise DevnetError(
+            f"{PORTS_ENV} must be two ports, RPC,P2P (e.g. 9645,31400); not {given!r}"
+        )
+    return rpc, p2p
 
 
 def pick_ports(count: int, preferred: int, *, avoid: Iterable[int] = ()) -> list[int]:
