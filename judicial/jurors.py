@@ -61,6 +61,7 @@ class AutomaticJuror(NodePlugin):
             if the_case.phase == c.COMMIT and not juror.commitment:
                 vote, salt = self.ballot(the_case)
                 commitment = c.ballot_commitment(vote, salt, key.address, case_id)
+                log.info("juror on case #%d sends its commitment at #%d", case_id, head.number)
                 self.node._send_duty(
                     TxKind.JURY_COMMIT, JuryCommitment(case_id, commitment).to_rlp()
                 )
@@ -69,6 +70,7 @@ class AutomaticJuror(NodePlugin):
                 if stored is None:
                     log.warning("case #%d: no stored ballot to reveal (database lost?)", case_id)
                     continue
+                log.info("juror on case #%d reveals its ballot at #%d", case_id, head.number)
                 self.node._send_duty(TxKind.JURY_REVEAL, JuryBallot(case_id, *stored).to_rlp())
         self.forget_closed(state)
 

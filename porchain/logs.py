@@ -25,6 +25,8 @@ def configure_logging(verbosity: int = 0, *, stream: object = None) -> None:
             "porchain.rpc.server",
             "porchain.net.service",
             "porchain.behaviours",
+            "judicial",  # the built-in plugins' duties: a juror's ballots, evidence sent
+            "governance",
         ):
             logging.getLogger(name).setLevel(logging.INFO)
     logging.getLogger("hypercorn").setLevel(max(level, logging.WARNING))

@@ -76,6 +76,19 @@ def censored_block(root: Path) -> tuple[int, list[str]] | None:
     return None
 
 
+def juror_story(root: Path, closed: dict[str, Any]) -> str:
+    """What to read when a juror did not vote: the case, and the jurors' and nodes' log lines
+    about it (ballots sent, duties that could not be sent)."""
+    lines = [
+        json.dumps({k: closed[k] for k in ("jurors", "draw_at", "commit_ends", "reveal_ends")})
+    ]
+    for i in (2, 3, 4):
+        log = (root / f"node{i}" / "node.log").read_text(errors="replace").splitlines()
+        told = [line for line in log if "juror" in line or "could not send" in line]
+        lines += [f"node{i}: {line}" for line in told[-20:]]
+    return "\n".join(lines)
+
+
 def test_an_accusation_made_with_the_cli_reaches_a_guilty_verdict(devnet_root: Path) -> None:
     root, manifest = devnet_root, ATTACKS / "censor-jury.toml"
     output = devnet_root.parent / "controller.log"
@@ -115,7 +128,7 @@ def test_an_accusation_made_with_the_cli_reaches_a_guilty_verdict(devnet_root: P
     assert closed["block_number"] == number and closed["filed_at"] == sent["block_number"]
     jurors = {j["address"].lower() for j in closed["jurors"]}
     assert jurors == {current_nodes[f"node{i}"] for i in (2, 3, 4)}
-    assert [j["vote"] for j in closed["jurors"]] == ["guilty"] * 3
+    assert [j["vote"] for j in closed["jurors"]] == ["guilty"] * 3, juror_story(root, closed)
     assert closed["verdict"] == "guilty" and int(closed["payouts"]["slashed"]) > 0
     assert closed["payouts"]["accuser_returned"] == closed["stake"]
     assert [c["id"] for c in listed["cases"]] == [1]
