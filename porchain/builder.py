@@ -50,13 +50,30 @@ def build_block(
     extra: bytes = b"",
 ) -> BuiltBlock:
     """Build and sign a block on `parent` (whose post-state is `state`) for `slot`."""
+    built = build_unsigned(state, parent, slot, key.address, candidates, rules, extra=extra)
+    block = built.block
+    return BuiltBlock(Block(block.header.signed(key), block.transactions), built.rejected)
+
+
+def build_unsigned(
+    state: State,
+    parent: Header,
+    slot: int,
+    producer: bytes,
+    candidates: Iterable[Transaction],
+    rules: Rules,
+    *,
+    extra: bytes = b"",
+) -> BuiltBlock:
+    """Build a block for `producer` without its signature (what an external builder offers,
+    porchain.pbs); `state` ends as the block's post-state."""
     prepare_block(state, slot, parent.number + 1, rules)
     params = state.params  # the block's own: a new WSC may take effect at this height
     header = Header(
         parent_hash=parent.hash,
         number=parent.number + 1,
         slot=slot,
-        producer=key.address,
+        producer=producer,
         state_root=ZERO_HASH,
         tx_root=ZERO_HASH,
         wsc_id=state.wsc_id,
@@ -87,5 +104,4 @@ def build_block(
         room -= cost
     end_block(state, ctx, rules)
     header = replace(header, tx_root=compute_tx_root(included), state_root=state.root())
-    block = Block(header.signed(key), tuple(included))
-    return BuiltBlock(block, rejected)
+    return BuiltBlock(Block(header, tuple(included)), rejected)

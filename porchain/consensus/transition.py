@@ -100,6 +100,14 @@ def process_transaction(state: State, tx: Transaction, rules: Rules, ctx: BlockC
 
 def process_block_form(state: State, block: Block) -> None:
     """Checks of the block itself: limits, slot range, transaction root, producer signature."""
+    process_body_form(state, block)
+    if block.header.recover_producer() != block.header.producer:
+        raise InvalidBlock("block signature is not the producer's")
+
+
+def process_body_form(state: State, block: Block) -> None:
+    """The checks of the block itself but its signature: also those of a builder's block,
+    which its producer signs only once it has checked it (porchain.pbs)."""
     params = state.params
     check_block_slot(params.epoch_slots, block.slot)
     if block.size > params.max_block_bytes:
@@ -115,8 +123,6 @@ def process_block_form(state: State, block: Block) -> None:
         raise InvalidBlock(f"extra data over {params.max_extra_bytes} bytes")
     if compute_tx_root(block.transactions) != block.header.tx_root:
         raise InvalidBlock("tx_root does not match the block's transactions")
-    if block.header.recover_producer() != block.header.producer:
-        raise InvalidBlock("block signature is not the producer's")
 
 
 def check_follows_parent(state: State, header: Header) -> None:
@@ -201,6 +207,12 @@ def process_block(state: State, block: Block, rules: Rules) -> BlockContext:
     """Apply `block` to `state` (its parent's post-state); raise InvalidBlock and leave the
     caller to discard `state` if any rule fails."""
     process_block_form(state, block)
+    return process_block_content(state, block, rules)
+
+
+def process_block_content(state: State, block: Block, rules: Rules) -> BlockContext:
+    """`process_block` after the block's form: its header against the parent, its
+    transactions, its end."""
     check_follows_parent(state, block.header)
     prepare_block(state, block.slot, block.number, rules)
     ctx = begin_block(state, block.header, rules)
