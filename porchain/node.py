@@ -64,6 +64,7 @@ class NodeConfig:
     produce: bool = True  # produce blocks and do the beacon duty (with a key)
     info_file: Path | None = None  # where to write {"rpc": url, "pid": ...} once serving
     dev_rpc: bool = False  # serve dev_ methods (partitions): devnets and tests only
+    builder_api: bool = False  # serve builder_ methods (porchain.rpc.builder) to builders, relays
     auto_encumber: bool = True  # encumber earned REP each epoch (with a key)
     rpc_cors: tuple[str, ...] = ()  # origins browsers may call RPC from ("*": any); () none
     rpc_limits: RPCLimits = field(default_factory=RPCLimits)  # costs allowed (docs/rpc.md)

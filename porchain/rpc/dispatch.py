@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-METHOD_NAME = re.compile(r"^(por|gov|jud|net|dev)_[a-z][A-Za-z0-9]*$")
+METHOD_NAME = re.compile(r"^(por|gov|jud|net|dev|builder)_[a-z][A-Za-z0-9]*$")
 JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 OPENING, CLOSING = np.frombuffer(b"[{", dtype=np.uint8), np.frombuffer(b"]}", dtype=np.uint8)
 

@@ -19,6 +19,7 @@ from hypercorn.trio import serve
 
 from porchain.errors import PorchainError, leaf_exceptions
 from porchain.rpc import errors
+from porchain.rpc.builder import BuilderApi
 from porchain.rpc.consensus import ConsensusApi
 from porchain.rpc.dispatch import Dispatcher
 from porchain.rpc.limits import RPCLimits
@@ -168,6 +169,8 @@ def rpc_apis(node: Node) -> list[type]:
     apis: list[type] = [PorApi, ConsensusApi, NetApi]
     if node.config.dev_rpc:
         apis.append(DevApi)
+    if node.config.builder_api:
+        apis.append(BuilderApi)
     for entry in sorted(entry_points(group="porchain.rpc"), key=lambda e: e.name):
         apis.append(entry.load())
     return apis
