@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from porchain.crypto.hashing import keccak
 from porchain.crypto.keys import PrivateKey, recover_address
 from porchain.errors import DecodeError
-from porchain.types.blocks import Header
+from porchain.types.blocks import Block, Header
 from porchain.types.codec import (
+    decode_bytes,
     decode_fixed,
     decode_list,
     decode_uint,
@@ -22,7 +23,7 @@ from porchain.types.codec import (
     rlp_decode,
     rlp_encode,
 )
-from porchain.types.transactions import SIGNATURE_SIZE
+from porchain.types.transactions import SIGNATURE_SIZE, Transaction
 
 BUILDER_BID = b"builder bid"  # a builder's offer of a block to a relay
 RELAY_BID = b"relay bid"  # a relay's offer of a checked header to a producer
@@ -143,3 +144,29 @@ class Acceptance:
 
 def acceptance_hash(chain_id: int, header: Header) -> bytes:
     return domain_hash(ACCEPTANCE, chain_id, unsigned(header).signing_hash)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A builder's block for a relay: its bid, signed by the builder, and the transactions."""
+
+    signed: SignedBid
+    transactions: tuple[Transaction, ...]
+
+    @property
+    def block(self) -> Block:
+        return Block(self.signed.bid.header, self.transactions)
+
+    def encode(self) -> bytes:
+        bid = [self.signed.bid.to_rlp(), self.signed.signature]
+        return rlp_encode([bid, [tx.encoded for tx in self.transactions]])
+
+    @classmethod
+    def decode(cls, data: bytes) -> Submission:
+        signed, body = decode_list(rlp_decode(data, "submission"), 2, "submission")
+        bid, signature = decode_list(signed, 2, "signed bid")
+        raws = decode_list(body, None, "transactions")
+        return cls(
+            SignedBid(Bid.from_rlp(bid), decode_fixed(signature, SIGNATURE_SIZE, "signature")),
+            tuple(Transaction.decode(decode_bytes(raw, "transaction", len(data))) for raw in raws),
+        )
