@@ -22,7 +22,8 @@ from tests.factories import CHAIN_ID, KEYS, PRODUCER, dollars, extend, key, new_
 ALICE, BOB = KEYS[1], KEYS[2]
 
 
-def post(url: str, body: bytes) -> tuple[int, Any]:
+def post(url: str, body: bytes | None) -> tuple[int, Any]:
+    """POST `body` to `url` (GET when it is None): the status and the decoded JSON answer."""
     request = urllib.request.Request(url, data=body, headers={"content-type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:

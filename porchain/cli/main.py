@@ -33,6 +33,7 @@ BUILTIN_COMMANDS = {
     "db": "porchain.cli.db:db",
     "devnet": "porchain.cli.devnet:devnet",
     "sim": "porchain.cli.sim:sim",
+    "relay": "porchain.cli.relay:relay",
 }
 
 

@@ -100,6 +100,12 @@ def node() -> None:
     help="Serve the dev_ RPC methods (network partitions, for devnets and tests).",
 )
 @click.option(
+    "--builder-api",
+    is_flag=True,
+    help="Serve the builder_ RPC methods, which build and check blocks for external builders "
+    "and relays (docs/relays.md): each costs a block import, so keep it off a public RPC.",
+)
+@click.option(
     "--behaviour",
     "behaviour_name",
     metavar="NAME",
@@ -143,6 +149,7 @@ def node_run(
     max_peers: int,
     no_auto_encumber: bool,
     dev_rpc: bool,
+    builder_api: bool,
     behaviour_name: str | None,
     behaviour_args: tuple[str, ...],
     attack_confirmed: bool,
@@ -189,6 +196,7 @@ def node_run(
             mempool_max_txs=mempool_size,
             info_file=h.info_file,
             dev_rpc=dev_rpc,
+            builder_api=builder_api,
             auto_encumber=not no_auto_encumber,
             behaviour=behaviour,
         )

@@ -14,10 +14,8 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 
-from porchain.errors import PorchainError, leaf_exceptions
+from porchain.asgi import Headers, lifespan, read_body, respond, serve_app
 from porchain.rpc import errors
 from porchain.rpc.builder import BuilderApi
 from porchain.rpc.consensus import ConsensusApi
@@ -33,10 +31,9 @@ log = logging.getLogger(__name__)
 
 ORIGIN = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s,]+$")
 PREFLIGHT_MAX_AGE = "600"
-HTTP, WS = "http", "websocket.http"  # the ASGI message prefixes of an HTTP answer
+WS = "websocket.http"  # the ASGI message prefix of an answer to a WebSocket handshake
 
 Scope = dict[str, Any]
-Headers = list[tuple[bytes, bytes]]
 
 
 def parse_cors(text: str) -> tuple[str, ...]:
@@ -63,7 +60,7 @@ class RPCApp:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         if scope["type"] == "websocket":  # answered, or hypercorn sends an empty HTTP 500
             message = "no WebSocket here: use POST with a JSON-RPC 2.0 body"
@@ -90,14 +87,14 @@ class RPCApp:
                 (b"access-control-allow-headers", b"content-type"),
                 (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()),
             ]
-            await _respond(send, 204, b"", extra)
+            await respond(send, 204, b"", extra)
             return
         if scope["method"] != "POST":
             extra.append((b"allow", self.allow))
             message = "use POST with a JSON-RPC 2.0 body"
             await _refuse(send, 405, errors.INVALID_REQUEST, message, extra)
             return
-        body = await self._read_body(headers, receive)
+        body = await read_body(headers, receive, self.limits.max_body_bytes)
         if body is None:
             message = f"request body over {self.limits.max_body_bytes} bytes"
             await _refuse(send, 413, errors.INVALID_REQUEST, message, extra)
@@ -107,35 +104,11 @@ class RPCApp:
         except Exception:  # a bug: still a JSON-RPC answer, never an empty HTTP 500
             log.exception("internal error answering an RPC request")
             answer = _error_body(errors.INTERNAL_ERROR, "internal error (see the node's log)")
-        await _respond(send, 200 if answer is not None else 204, answer or b"", extra)
+        await respond(send, 200 if answer is not None else 204, answer or b"", extra)
 
     def _allowed(self, origin: bytes) -> bool:
         text = origin.decode("latin-1").lower()
         return "*" in self.cors or text in self.cors
-
-    async def _read_body(self, headers: dict[bytes, bytes], receive: Any) -> bytes | None:
-        """The body, or None when it is over the limit (by its Content-Length, or as read)."""
-        declared = headers.get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.limits.max_body_bytes:
-            return None
-        body = bytearray()
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if len(body) > self.limits.max_body_bytes:
-                return None
-            if not message.get("more_body"):
-                return bytes(body)
-
-
-async def _lifespan(receive: Any, send: Any) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 def _error_body(code: int, message: str) -> bytes:
@@ -149,18 +122,9 @@ async def _refuse(
     code: int,
     message: str,
     extra: Headers | None = None,
-    protocol: str = HTTP,
+    protocol: str = "http",
 ) -> None:
-    await _respond(send, status, _error_body(code, message), extra or [], protocol)
-
-
-async def _respond(
-    send: Any, status: int, body: bytes, extra: Headers, protocol: str = HTTP
-) -> None:
-    """An HTTP answer; to a WebSocket handshake (`protocol` WS), the ASGI denial response."""
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": f"{protocol}.response.start", "status": status, "headers": headers + extra})
-    await send({"type": f"{protocol}.response.body", "body": body})
+    await respond(send, status, _error_body(code, message), extra, protocol)
 
 
 def rpc_apis(node: Node) -> list[type]:
@@ -184,22 +148,11 @@ async def serve_rpc(
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve RPC for `node`; report the URL it listens on (port 0 picks a free port)."""
-    config = Config()
-    config.bind = [f"{host}:{port}"]
-    config.accesslog = None
-    config.errorlog = logging.getLogger("porchain.rpc.http")
-    config.graceful_timeout = 1.0
     limits = node.config.rpc_limits
     dispatcher = Dispatcher(node, rpc_apis(node), limits=limits)
     app = RPCApp(dispatcher, cors=node.config.rpc_cors, limits=limits)
+    hint = "another node running? choose another --rpc-port"
     async with trio.open_nursery() as nursery:
-        try:
-            binds = await nursery.start(serve, app, config)
-        except* OSError as group:
-            reason = "; ".join(str(e.strerror or e) for e in leaf_exceptions(group))
-            raise PorchainError(
-                f"cannot serve RPC on {host}:{port}: {reason} "
-                "(another node running? choose another --rpc-port)"
-            ) from None
-        log.info("rpc listening url=%s", binds[0])
-        task_status.started(binds[0])
+        url = await nursery.start(serve_app, app, host, port, "RPC", hint)
+        log.info("rpc listening url=%s", url)
+        task_status.started(url)
