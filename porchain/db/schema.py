@@ -216,3 +216,11 @@ def jury_ballot_key(case_id: int, juror: bytes) -> bytes:
 def split_jury_ballot_key(key: bytes) -> tuple[int, bytes]:
     rest = key[len(JURY_BALLOT_PREFIX) :]
     return int.from_bytes(rest[:8], "big"), rest[8:]
+
+
+SOURCE_RECORD_PREFIX = VERSION_PREFIX + b"pbsrec/"
+
+
+def source_record_key(role: bytes, address: bytes) -> bytes:
+    """A producer's record of a relay or a builder it took bids from (porchain.pbs.record)."""
+    return SOURCE_RECORD_PREFIX + role + b"/" + address
