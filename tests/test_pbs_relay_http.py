@@ -36,15 +36,20 @@ class Served:
         return await trio.to_thread.run_sync(post, self.url + path, raw)
 
 
-@pytest.fixture
-async def served(nursery: trio.Nursery) -> AsyncIterator[Served]:
+async def serve_relay(nursery: trio.Nursery) -> Served:
+    """A node serving the builder API, and a relay checking blocks through it, over HTTP."""
     node, _ = await serve(nursery, builder_api=True)
     clock = node.clock
     relay = Relay(RELAY_KEY, CHAIN_ID, node_checker(RPCClient(node.rpc_url)), clock.now_ms)
     url = await nursery.start(
         serve_app, RelayApp(relay, max_body_bytes=BODY_LIMIT), "127.0.0.1", 0, "relay", "test"
     )
-    yield Served(node, url)
+    return Served(node, url)
+
+
+@pytest.fixture
+async def served(nursery: trio.Nursery) -> AsyncIterator[Served]:
+    yield await serve_relay(nursery)
 
 
 def hex0x(raw: bytes) -> str:
