@@ -11,13 +11,15 @@ import json
 import logging
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import trio
 
 from porchain.behaviours import Behaviour
-from porchain.builder import build_block
+from porchain.builder import BuiltBlock, build_unsigned
 from porchain.censorship import censored_transactions
 from porchain.chain import Chain, ImportResult
 from porchain.clock import SlotClock
@@ -44,6 +46,9 @@ from porchain.integrity import Watermark
 from porchain.mempool import MAX_TXS, Mempool
 from porchain.net.service import NetConfig, NetworkService
 from porchain.net.transport import Transport
+from porchain.pbs.client import RelayAddress
+from porchain.pbs.producer import Choice, Sourcing
+from porchain.pbs.value import producer_value
 from porchain.plugins import NodePlugin, load_plugins, notify
 from porchain.rpc.limits import RPCLimits
 from porchain.rpc.server import serve_rpc
@@ -70,6 +75,9 @@ class NodeConfig:
     rpc_limits: RPCLimits = field(default_factory=RPCLimits)  # costs allowed (docs/rpc.md)
     behaviour: Behaviour = field(default_factory=Behaviour)  # honest unless an attack is chosen
     recovery_workers: int | None = None  # sender recovery of large blocks (None: cores but one)
+    relays: tuple[RelayAddress, ...] = ()  # relays to ask for builders' blocks (porchain.pbs)
+    relay_wait_ms: int | None = None  # for a header, then a body (None: a sixth of the slot)
+    relay_transport: httpx.AsyncBaseTransport | None = None  # None: HTTP; simulations: in-process
 
 
 class Node:
@@ -107,7 +115,23 @@ class Node:
         if transport is not None:
             identity = node_key or key or PrivateKey.generate()
             self.network = NetworkService(self, transport, identity, net or NetConfig())
+        self.sourcing = self._sourcing() if key is not None and config.relays else None
         self.plugins = load_plugins(self) if plugins is None else plugins
+
+    def _sourcing(self) -> Sourcing:
+        assert self.key is not None
+        state = self.chain.state()
+        wait_ms = self.config.relay_wait_ms or state.params.slot_ms // 6
+        return Sourcing(
+            self.config.relays,
+            state.chain.chain_id,
+            self.key,
+            self.chain.db,
+            ask_ms=wait_ms,
+            body_ms=wait_ms,
+            now_ms=self.clock.now_ms,
+            transport=self.config.relay_transport,
+        )
 
     @property
     def address(self) -> bytes | None:
@@ -135,6 +159,8 @@ class Node:
             async with trio.open_nursery() as nursery:
                 if self.network is not None:
                     await nursery.start(self.network.run)
+                if self.sourcing is not None:
+                    await nursery.start(self.sourcing.run)
                 if self.config.rpc_port is not None:
                     self.rpc_url = await nursery.start(
                         serve_rpc, self, self.config.rpc_host, self.config.rpc_port
@@ -172,20 +198,53 @@ class Node:
             await self.clock.wait_for_slot(next_slot)
             slot = self.clock.current_slot()
             if slot > self.chain.head.slot:
-                self.on_slot(slot)
+                if self.sourcing is None:
+                    self.on_slot(slot)
+                else:
+                    self.perform_duties(slot)
+                    await self.produce_block_with_relays(slot)
+                    notify(self.plugins, "on_slot", slot)
             next_slot = slot + 1
 
     def on_slot(self, slot: int) -> None:
         """At the start of `slot`: our duties, then our block if we are scheduled."""
+        self.perform_duties(slot)
+        self.produce_block(slot)
+        notify(self.plugins, "on_slot", slot)
+
+    def perform_duties(self, slot: int) -> None:
         self.perform_beacon_duty(slot)
         if self.config.auto_encumber:
             self.encumber_earnings(slot)
-        self.produce_block(slot)
-        notify(self.plugins, "on_slot", slot)
 
     def produce_block(self, slot: int) -> Block | None:
         """Build, sign and publish a block for `slot` if our key is scheduled for it: import it
         (which relays it), unless the behaviour publishes other blocks instead or as well."""
+        built = self._build_own(slot, self.chain.state())
+        return None if built is None else self._sign_and_publish(slot, built.block)
+
+    async def produce_block_with_relays(self, slot: int) -> Block | None:
+        """`produce_block`, signing a builder's block from a relay instead of ours when it is
+        worth more and passes every check (porchain.pbs.producer)."""
+        assert self.key is not None and self.sourcing is not None
+        parent, post_state = self.chain.head, self.chain.state()
+        built = self._build_own(slot, post_state)
+        if built is None:
+            return None
+        own = Choice(built.block, producer_value(self.chain.state(), post_state, self.key.address))
+        choice = await self.sourcing.choose(
+            slot, self.chain.state(), own, self.chain.rules, self._censored_by(slot)
+        )
+        if self.chain.head.hash != parent.hash:
+            log.warning("no block for slot %d: the head moved while relays were asked", slot)
+            return None
+        block = self._sign_and_publish(slot, choice.block)
+        self.sourcing.record(slot, block, choice, own.value)
+        return block
+
+    def _build_own(self, slot: int, state: State) -> BuiltBlock | None:
+        """Our unsigned block for `slot` on the head (whose post-state `state` becomes the
+        block's), if our key is scheduled and the behaviour produces."""
         assert self.key is not None
         rules = self.chain.rules
         if scheduled_producer(self.advanced_state(slot), slot, rules) != self.key.address:
@@ -197,8 +256,8 @@ class Node:
         )
         candidates = self.behaviour.candidates(self, slot, pending)
         try:
-            built = build_block(
-                self.chain.state(), self.chain.head, slot, self.key, candidates, rules
+            built = build_unsigned(
+                state, self.chain.head, slot, self.key.address, candidates, rules
             )
         except InvalidBlock as exc:  # the rules refuse any block of ours (a slashed producer)
             log.warning("no block for slot %d: %s", slot, exc)
@@ -206,12 +265,32 @@ class Node:
         for tx, reason in built.rejected:
             log.debug("left out tx=0x%s reason=%s", tx.hash.hex(), reason)
         self.mempool.remove(tx for tx, _ in built.rejected)
-        for block in self.behaviour.publish(self, slot, built.block):
-            if block.hash == built.block.hash:
+        return built
+
+    def _sign_and_publish(self, slot: int, unsigned: Block) -> Block:
+        assert self.key is not None
+        signed = Block(unsigned.header.signed(self.key), unsigned.transactions)
+        for block in self.behaviour.publish(self, slot, signed):
+            if block.hash == signed.hash:
                 self._import_produced(block)
             elif self.network is not None:
                 self.network.broadcast_block(block)
-        return built.block
+        return signed
+
+    def _censored_by(self, slot: int) -> Callable[[Block, State], list[Transaction]]:
+        """What a block for `slot` (not yet imported) left out, by our first-seen log."""
+
+        def censored(block: Block, post_state: State) -> list[Transaction]:
+            return censored_transactions(
+                block,
+                post_state.fork,
+                self.mempool.candidates(),
+                self.first_seen.get,
+                self.clock.slot_start_ms(slot),
+                self.chain.rules,
+            )
+
+        return censored
 
     def _import_produced(self, block: Block) -> None:
         """Import (and so relay) the block we built and signed."""
@@ -256,6 +335,8 @@ class Node:
         for tx in self.mempool.revalidate(self.pending_state()):
             log.debug("dropped stale tx=0x%s", tx.hash.hex()[:16])
         self.tx_journal.keep_only(self.mempool)
+        if self.sourcing is not None:
+            self.sourcing.review(state, self.chain.get_canonical_hash)
         if self.network is not None:
             self.network.retry_transactions()
         recent = source is None or self._recent(head)

@@ -28,7 +28,9 @@ BUILDER, OTHER_BUILDER = KEYS[3], KEYS[4]
 RELAY_KEY = PrivateKey(b"\x42" * 32)
 
 
-def relay_on(chain: Chain, clock: list[int]) -> Relay:
+def chain_checker(chain: Chain):
+    """builder_checkBlock, in-process, on `chain`'s head."""
+
     async def check_block(raw: bytes) -> dict:
         try:
             checked = check_unsigned_block(chain.state(), Block.decode(raw), chain.rules)
@@ -36,7 +38,11 @@ def relay_on(chain: Chain, clock: list[int]) -> Relay:
             return {"valid": False, "error": str(exc)}
         return {"valid": True, "value": str(checked.value)}
 
-    return Relay(RELAY_KEY, CHAIN_ID, check_block, lambda: clock[0])
+    return check_block
+
+
+def relay_on(chain: Chain, clock: list[int]) -> Relay:
+    return Relay(RELAY_KEY, CHAIN_ID, chain_checker(chain), lambda: clock[0])
 
 
 def submission(

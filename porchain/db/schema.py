@@ -224,3 +224,11 @@ SOURCE_RECORD_PREFIX = VERSION_PREFIX + b"pbsrec/"
 def source_record_key(role: bytes, address: bytes) -> bytes:
     """A producer's record of a relay or a builder it took bids from (porchain.pbs.record)."""
     return SOURCE_RECORD_PREFIX + role + b"/" + address
+
+
+PRODUCED_PREFIX = VERSION_PREFIX + b"pbsblk/"
+
+
+def produced_key(slot: int) -> bytes:
+    """Where a producer's block for `slot` came from (porchain.pbs.produced), in slot order."""
+    return PRODUCED_PREFIX + slot.to_bytes(8, "big")

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import trio
 
+from porchain.behaviours.base import Param
 from porchain.crypto.keys import PrivateKey, to_checksum_address
 from porchain.errors import InvalidSignature, PorchainError
-from porchain.pbs.messages import BUILDER_BID, RELAY_BID, Acceptance, SignedBid, Submission
+from porchain.pbs.messages import BUILDER_BID, RELAY_BID, Acceptance, Bid, SignedBid, Submission
 from porchain.rpc.client import RPCClient
 from porchain.rpc.params import hex0x
 from porchain.types.blocks import compute_tx_root
@@ -58,12 +59,19 @@ class Delivery:
 
 @dataclass
 class Relay:
+    """The honest relay. Attacks (porchain.pbs.attacks) override `check`, `vouch` or `reveal`,
+    and take their `args` as node behaviours do."""
+
+    name: ClassVar[str] = "honest"
+    params: ClassVar[tuple[Param, ...]] = ()
+
     key: PrivateKey
     chain_id: int
     check_block: CheckBlock
     now_ms: Callable[[], int]
     offers: dict[BidKey, dict[bytes, Offer]] = field(default_factory=dict)
     delivered: dict[tuple[int, bytes], Delivery] = field(default_factory=dict)  # slot, producer
+    args: dict[str, Any] = field(default_factory=dict)
 
     async def submit(self, raw: bytes) -> SignedBid:
         """Check a builder's submission and keep it as that builder's bid if it is its best."""
@@ -79,17 +87,13 @@ class Relay:
             raise RelayError(400, "the submission is not signed by the builder it names")
         if compute_tx_root(submission.transactions) != bid.header.tx_root:
             raise RelayError(400, "the transactions do not match the header's tx_root")
-        checked = await self.check_block(submission.block.encode())
-        if not checked.get("valid"):
-            raise RelayError(400, f"invalid block: {checked.get('error')}")
-        if int(checked["value"]) < bid.value:
-            raise RelayError(400, f"the bid claims {bid.value}, the block pays {checked['value']}")
+        await self.check(submission)
         header = bid.header
         key = (header.slot, header.parent_hash, header.producer)
         offers = self.offers.setdefault(key, {})
         if builder in offers and offers[builder].relay_bid.bid.value > bid.value:
             raise RelayError(400, "this builder already bid more for the slot")
-        offers[builder] = Offer(submission, SignedBid.sign(bid, self.key, RELAY_BID), self.now_ms())
+        offers[builder] = Offer(submission, self.vouch(bid), self.now_ms())
         if len(offers) > BUILDERS_PER_SLOT:
             del offers[min(offers, key=lambda b: offers[b].relay_bid.bid.value)]
         self._prune()
@@ -101,6 +105,19 @@ class Relay:
             len(submission.transactions),
         )
         return offers[builder].relay_bid
+
+    async def check(self, submission: Submission) -> None:
+        """Refuse a block that breaks a rule on its parent state, or pays less than its bid."""
+        bid = submission.signed.bid
+        checked = await self.check_block(submission.block.encode())
+        if not checked.get("valid"):
+            raise RelayError(400, f"invalid block: {checked.get('error')}")
+        if int(checked["value"]) < bid.value:
+            raise RelayError(400, f"the bid claims {bid.value}, the block pays {checked['value']}")
+
+    def vouch(self, bid: Bid) -> SignedBid:
+        """The relay's signed offer of a checked bid to its producer."""
+        return SignedBid.sign(bid, self.key, RELAY_BID)
 
     def best_bid(self, slot: int, parent_hash: bytes, producer: bytes) -> SignedBid | None:
         offers = self.offers.get((slot, parent_hash, producer))

@@ -22,6 +22,7 @@ from porchain.types.blocks import Block
 class Checked:
     value: int  # `$` base units the producer gains (negative: it pays)
     fees: int  # the block's fees, which mint REP and pay salaries
+    state: State  # the block's post-state (a scratch fork)
 
 
 def producer_value(before: State, after: State, producer: bytes) -> int:
@@ -38,4 +39,4 @@ def check_unsigned_block(parent_state: State, block: Block, rules: Rules) -> Che
     process_body_form(state, block)
     ctx = process_block_content(state, block, rules)
     check_state_root(block, state.root())
-    return Checked(producer_value(parent_state, state, block.header.producer), ctx.fees)
+    return Checked(producer_value(parent_state, state, block.header.producer), ctx.fees, state)

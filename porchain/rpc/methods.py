@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from porchain import __version__
 from porchain.crypto.keys import to_checksum_address
 from porchain.equivocations import kept_equivocations
+from porchain.pbs.record import BUILDER, RELAY
 from porchain.rpc import params
 from porchain.rpc.errors import STATE_UNAVAILABLE, RPCError
 from porchain.rpc.format import account_json, block_json, equivocation_json, hex0x, tx_json
@@ -155,6 +156,27 @@ class PorApi:
     def por_getParams(self) -> dict[str, Any]:
         state = self.chain.state()
         return {"wsc_id": state.wsc_id, "params": state.params.to_dict()}
+
+    @on_loop
+    def por_getRelays(self, blocks: Any = 32) -> dict[str, Any]:
+        """This producer's record of the relays it asks and the builders whose bids it was
+        offered, and where its last `blocks` blocks came from (porchain.pbs.producer); empty
+        when it asks no relay."""
+        count = params.limit(blocks)
+        sourcing = self.node.sourcing
+        if sourcing is None:
+            return {"relays": [], "builders": [], "blocks": []}
+        configured = {relay.address: str(relay) for relay in sourcing.relays}
+        relays = []
+        for relay in sourcing.relays:
+            record = sourcing.book.records.get((RELAY, relay.address))
+            shown = record.to_json() if record is not None else {"address": str(relay)}
+            relays.append({**shown, "url": configured[relay.address]})
+        return {
+            "relays": relays,
+            "builders": [r.to_json() for r in sourcing.book.of_role(BUILDER)],
+            "blocks": [entry.to_json() for entry in sourcing.produced.recent(count)],
+        }
 
     @on_loop
     def por_nodeInfo(self) -> Offload:
