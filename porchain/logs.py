@@ -30,3 +30,5 @@ def configure_logging(verbosity: int = 0, *, stream: object = None) -> None:
         ):
             logging.getLogger(name).setLevel(logging.INFO)
     logging.getLogger("hypercorn").setLevel(max(level, logging.WARNING))
+    for quiet in ("httpx", "httpcore"):  # a line per request to relays and builders' nodes
+        logging.getLogger(quiet).setLevel(max(level, logging.WARNING))

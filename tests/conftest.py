@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from porchain.chain import Chain
@@ -48,3 +50,10 @@ def quiet_cli_logging(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI points the root logger at its (short-lived) stderr; keep in-process nodes' logs
     off it. Modules that run the CLI next to a node use it with `pytest.mark.usefixtures`."""
     monkeypatch.setattr("porchain.cli.main.configure_logging", lambda verbosity: None)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client (relays, builders' RPC), closed after the test."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client

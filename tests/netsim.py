@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from porchain.behaviours import Behaviour
 from porchain.crypto.hashing import keccak
@@ -52,10 +53,11 @@ class Sim(SimNetwork):
         bootnodes: tuple[str, ...] | None = None,
         behaviour: Behaviour | None = None,
         plugins: list[NodePlugin] | None = None,
+        **config: Any,
     ) -> Node:
         """Start node `index` (its key is PRODUCER_KEYS[index]) on a fresh database, honest
         unless `behaviour` says otherwise, with the installed node plugins unless `plugins`
-        ([]: none)."""
+        ([]: none); `config`, NodeConfig fields."""
         boot = (
             bootnodes
             if bootnodes is not None
@@ -67,6 +69,7 @@ class Sim(SimNetwork):
             bootnodes=boot,
             behaviour=behaviour,
             plugins=plugins,
+            **config,
         )
 
     async def restart_node(self, index: int, *, bootnodes: tuple[str, ...]) -> Node:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 import trio
@@ -18,14 +16,8 @@ from tests.test_pbs_relay_http import Served, serve_relay
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
-
-
-@pytest.fixture
-async def served(nursery: trio.Nursery) -> Served:
-    return await serve_relay(nursery)
+async def served(nursery: trio.Nursery, http: httpx.AsyncClient) -> Served:
+    return await serve_relay(nursery, http)
 
 
 def client_of(served: Served, http: httpx.AsyncClient, key: PrivateKey = RELAY_KEY) -> RelayClient:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 import trio
 
@@ -15,7 +15,7 @@ from porchain.node import Node
 from porchain.pbs.messages import RELAY_BID, Acceptance, SignedBid
 from porchain.pbs.relay import Relay, node_checker
 from porchain.pbs.relay_app import RelayApp
-from porchain.rpc.client import RPCClient
+from porchain.rpc.async_client import AsyncRPCClient
 from tests.factories import CHAIN_ID, PRODUCER, dollars
 from tests.test_pbs_relay import BUILDER, RELAY_KEY, submission
 from tests.test_rpc import post
@@ -36,11 +36,11 @@ class Served:
         return await trio.to_thread.run_sync(post, self.url + path, raw)
 
 
-async def serve_relay(nursery: trio.Nursery) -> Served:
+async def serve_relay(nursery: trio.Nursery, http: httpx.AsyncClient) -> Served:
     """A node serving the builder API, and a relay checking blocks through it, over HTTP."""
     node, _ = await serve(nursery, builder_api=True)
-    clock = node.clock
-    relay = Relay(RELAY_KEY, CHAIN_ID, node_checker(RPCClient(node.rpc_url)), clock.now_ms)
+    checker = node_checker(AsyncRPCClient(node.rpc_url, http))
+    relay = Relay(RELAY_KEY, CHAIN_ID, checker, node.clock.now_ms)
     url = await nursery.start(
         serve_app, RelayApp(relay, max_body_bytes=BODY_LIMIT), "127.0.0.1", 0, "relay", "test"
     )
@@ -48,8 +48,8 @@ async def serve_relay(nursery: trio.Nursery) -> Served:
 
 
 @pytest.fixture
-async def served(nursery: trio.Nursery) -> AsyncIterator[Served]:
-    yield await serve_relay(nursery)
+async def served(nursery: trio.Nursery, http: httpx.AsyncClient) -> Served:
+    return await serve_relay(nursery, http)
 
 
 def hex0x(raw: bytes) -> str:

@@ -21,6 +21,8 @@ from porchain.errors import DecodeError, KeystoreError, PorchainError
 from porchain.rpc.client import RPCClient
 
 DEFAULT_DATADIR = Path("~/.porchain").expanduser()
+DEV_CHAIN_ID = 1337  # as the devnet manifests' default
+DEVNET_CHAIN_IDS = frozenset({DEV_CHAIN_ID})  # where --behaviour needs no confirmation
 PASSWORD_ENV = "PORCHAIN_PASSWORD"
 
 console = Console(highlight=False, soft_wrap=True)
@@ -143,3 +145,99 @@ def unlock_key(ctx: click.Context, name: str, password_file: Path | None) -> Pri
     keystore = home(ctx).keystore
     entry = keystore.find(name)
     return keystore.unlock(entry.name, read_password(password_file, what=f"key {entry.name}"))
+
+
+def attack_options(names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--behaviour NAME (one of `names`, honest by default), --behaviour-arg KEY=VALUE and
+    --i-know-this-is-an-attack, for a relay or a builder (docs/relays.md)."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(
+            [
+                click.option(
+                    "--behaviour",
+                    "behaviour_name",
+                    default="honest",
+                    show_default=True,
+                    metavar="NAME",
+                    help=f"Misbehave as NAME ({names}), for research on devnets.",
+                ),
+                click.option(
+                    "--behaviour-arg",
+                    "behaviour_args",
+                    multiple=True,
+                    metavar="KEY=VALUE",
+                    help="An argument of --behaviour. Repeatable.",
+                ),
+                click.option(
+                    "--i-know-this-is-an-attack",
+                    "attack_confirmed",
+                    is_flag=True,
+                    help="Allow --behaviour on a chain that is not a devnet.",
+                ),
+            ]
+        ):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def refuse_attack_off_devnet(
+    what: str, chain_id: int, remedy: str = "--i-know-this-is-an-attack"
+) -> None:
+    """An attack runs on a devnet's chain id unless confirmed."""
+    if chain_id in DEVNET_CHAIN_IDS:
+        return
+    raise click.UsageError(
+        f"--behaviour makes this {what} attack chain {chain_id}, which is not a devnet "
+        f"(chain id {DEV_CHAIN_ID}): add {remedy}"
+    )
+
+
+def service_options(key_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--key NAME, --password-file and --rpc: what a relay or a builder runs with."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = rpc_option(command)
+        command = click.option(
+            "--password-file", type=click.Path(dir_okay=False, exists=True, path_type=Path)
+        )(command)
+        return click.option("--key", "key_name", required=True, metavar="NAME", help=key_help)(
+            command
+        )
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class Service:
+    """A relay's or a builder's start: its key, its node, and its behaviour."""
+
+    key: PrivateKey
+    rpc_url: str
+    chain_id: int
+    kind: type
+    args: dict[str, Any]
+
+
+def start_service(
+    ctx: click.Context,
+    what: str,
+    kind_of: Callable[[str, tuple[str, ...]], tuple[type, dict[str, Any]]],
+    options: dict[str, Any],
+) -> Service:
+    """Check the behaviour chosen (`kind_of`: porchain.pbs.attacks), unlock the key, ask the
+    node its chain id, and refuse an attack off a devnet unless confirmed."""
+    from porchain.behaviours.base import BehaviourError  # the command's, not every command's
+
+    try:
+        kind, args = kind_of(options["behaviour_name"], options["behaviour_args"])
+    except BehaviourError as exc:
+        raise click.BadParameter(str(exc), param_hint="--behaviour") from None
+    key = unlock_key(ctx, options["key_name"], options["password_file"])
+    url = options["rpc_url"] or home(ctx).rpc_url()
+    chain_id = rpc_client(ctx, url).call("por_chainId")
+    if kind.name != "honest" and not options["attack_confirmed"]:
+        refuse_attack_off_devnet(what, chain_id)
+    return Service(key, url, chain_id, kind, args)

@@ -34,6 +34,7 @@ BUILTIN_COMMANDS = {
     "devnet": "porchain.cli.devnet:devnet",
     "sim": "porchain.cli.sim:sim",
     "relay": "porchain.cli.relay:relay",
+    "builder": "porchain.cli.builder:builder",
 }
 
 

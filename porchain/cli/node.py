@@ -13,7 +13,14 @@ import trio
 from porchain.allocator import pin_mmap_threshold, release_free_memory_periodically
 from porchain.behaviours import HONEST, Behaviour, BehaviourError, make_behaviour
 from porchain.chain import Chain
-from porchain.cli.common import Home, home, password_option, unlock_key
+from porchain.cli.common import (
+    DEV_CHAIN_ID,
+    Home,
+    home,
+    password_option,
+    refuse_attack_off_devnet,
+    unlock_key,
+)
 from porchain.cli.keys import LIGHT_SCRYPT_N
 from porchain.clock import SlotClock
 from porchain.composition import default_rules
@@ -26,6 +33,7 @@ from porchain.net.identity import NODE_KEY_FILE, load_node_key
 from porchain.net.service import NetConfig
 from porchain.net.transport import TcpTransport, split_address
 from porchain.node import Node, NodeConfig, run_until_signalled
+from porchain.pbs.client import RelayAddress
 from porchain.rpc.server import parse_cors
 
 log = logging.getLogger("porchain.node")
@@ -34,8 +42,6 @@ DEFAULT_P2P_PORT = 30400
 DEV_ACCOUNTS = ("dev", "alice", "bob", "carol")
 DEV_BALANCE = "1000000"
 DEV_PRODUCER_REP = "1000"
-DEV_CHAIN_ID = 1337  # as the devnet manifests' default
-DEVNET_CHAIN_IDS = frozenset({DEV_CHAIN_ID})  # where --behaviour needs no confirmation
 
 
 @click.group()
@@ -106,6 +112,19 @@ def node() -> None:
     "and relays (docs/relays.md): each costs a block import, so keep it off a public RPC.",
 )
 @click.option(
+    "--relay",
+    "relays",
+    multiple=True,
+    metavar="URL",
+    help="Ask this relay for builders' blocks at our slots (http://0x<relay address>@host:port, "
+    "as `relay run` prints it; docs/relays.md). Repeatable.",
+)
+@click.option(
+    "--relay-wait-ms",
+    type=click.IntRange(1),
+    help="How long to wait for relays' headers, then for a body  [default: a sixth of the slot]",
+)
+@click.option(
     "--behaviour",
     "behaviour_name",
     metavar="NAME",
@@ -150,6 +169,8 @@ def node_run(
     no_auto_encumber: bool,
     dev_rpc: bool,
     builder_api: bool,
+    relays: tuple[str, ...],
+    relay_wait_ms: int | None,
     behaviour_name: str | None,
     behaviour_args: tuple[str, ...],
     attack_confirmed: bool,
@@ -163,6 +184,10 @@ def node_run(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--rpc-cors") from None
     behaviour = chosen_behaviour(behaviour_name, behaviour_args)
+    try:
+        relay_addresses = tuple(RelayAddress.parse(relay) for relay in relays)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--relay") from None
     key: PrivateKey | None = None
     if dev:
         if ctx.find_root().get_parameter_source("datadir").name == "DEFAULT":
@@ -171,6 +196,8 @@ def node_run(
         key = setup_dev_chain(h)
     elif key_name is not None:
         key = unlock_key(ctx, key_name, password_file)
+    if relay_addresses and key is None:
+        raise click.UsageError("--relay is for a producer: give its --key")
     for address in bootnodes:
         try:
             split_address(address)
@@ -188,7 +215,8 @@ def node_run(
     db, chain = open_chain(h.chaindata, default_rules())
     with db:
         if behaviour.name != HONEST and not (dev_rpc or attack_confirmed):
-            refuse_attack_off_devnet(chain.state().chain.chain_id)
+            remedy = "--dev-rpc on a devnet, or --i-know-this-is-an-attack"
+            refuse_attack_off_devnet("node", chain.state().chain.chain_id, remedy)
         config = NodeConfig(
             rpc_host=rpc_host,
             rpc_port=None if no_rpc else rpc_port,
@@ -197,6 +225,8 @@ def node_run(
             info_file=h.info_file,
             dev_rpc=dev_rpc,
             builder_api=builder_api,
+            relays=relay_addresses,
+            relay_wait_ms=relay_wait_ms,
             auto_encumber=not no_auto_encumber,
             behaviour=behaviour,
         )
@@ -217,16 +247,6 @@ def chosen_behaviour(name: str | None, args: tuple[str, ...]) -> Behaviour:
         return make_behaviour(name, args)
     except BehaviourError as exc:
         raise click.BadParameter(str(exc), param_hint="--behaviour") from None
-
-
-def refuse_attack_off_devnet(chain_id: int) -> None:
-    """An attack runs on a devnet (its chain id, or `--dev-rpc`) unless confirmed."""
-    if chain_id in DEVNET_CHAIN_IDS:
-        return
-    raise click.UsageError(
-        f"--behaviour makes this node attack chain {chain_id}, which is not a devnet "
-        f"(chain id {DEV_CHAIN_ID}): add --dev-rpc on a devnet, or --i-know-this-is-an-attack"
-    )
 
 
 async def _run(

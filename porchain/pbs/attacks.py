@@ -1,11 +1,16 @@
-"""Relays that cheat, as small subclasses of the honest one (docs/relays.md): what a producer's
-checks and record (porchain.pbs.producer, porchain.pbs.record) must survive.
+"""Relays and builders that cheat, as small subclasses of the honest ones (docs/relays.md):
+what a producer's checks and record (porchain.pbs.producer, porchain.pbs.record) must survive.
 
 - `withhold after=N`: reveals N bodies honestly, then none: the producer signed an acceptance
   and gets nothing, so it must fall back to its own block within the slot;
 - `overstate by=X`: vouches for every bid at X `$` base units more than the block pays;
 - `unchecked`: offers builders' blocks without checking them, invalid ones included;
-- `censor senders=A,B`: refuses every block holding a transaction from those senders.
+- `censor senders=A,B`: refuses every block holding a transaction from those senders;
+
+and a builder:
+
+- `censor senders=A,B`: leaves the transactions of those senders out of its blocks, which
+  voters who saw them in time vote AGAINST, at the producer's cost.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 
 from porchain.behaviours.base import ADDRESSES, INT, BehaviourError, Param, parse_args
 from porchain.crypto.keys import to_checksum_address
+from porchain.pbs.builder import Builder
 from porchain.pbs.messages import Bid, SignedBid, Submission
 from porchain.pbs.relay import Relay, RelayError
 from porchain.types.transactions import Transaction
@@ -65,15 +71,36 @@ class CensoringRelay(Relay):
         await super().check(submission)
 
 
+class CensoringBuilder(Builder):
+    name = "censor"
+    params = (Param("senders", ADDRESSES, frozenset(), "senders whose transactions it leaves out"),)
+
+    def excluded(self) -> list[bytes]:
+        return sorted(self.args["senders"])
+
+
 RELAYS: dict[str, type[Relay]] = {
     cls.name: cls
     for cls in (Relay, WithholdingRelay, OverstatingRelay, UncheckedRelay, CensoringRelay)
 }
+BUILDERS: dict[str, type[Builder]] = {cls.name: cls for cls in (Builder, CensoringBuilder)}
 
 
-def make_relay(name: str, args: Sequence[str], **fields: Any) -> Relay:
-    """The relay `name` with its `key=value` arguments; BehaviourError if either is wrong."""
-    cls = RELAYS.get(name)
-    if cls is None:
-        raise BehaviourError(f"unknown relay behaviour {name!r}: choose one of {', '.join(RELAYS)}")
-    return cls(**fields, args=parse_args(cls, args))  # type: ignore[arg-type]
+def relay_kind(name: str, args: Sequence[str]) -> tuple[type[Relay], dict[str, Any]]:
+    """The relay class `name` and its `key=value` arguments parsed; BehaviourError if either
+    is wrong."""
+    cls = _chosen(RELAYS, "relay", name)
+    return cls, parse_args(cls, args)  # type: ignore[arg-type]
+
+
+def builder_kind(name: str, args: Sequence[str]) -> tuple[type[Builder], dict[str, Any]]:
+    """The builder class `name` and its `key=value` arguments parsed; BehaviourError if either
+    is wrong."""
+    cls = _chosen(BUILDERS, "builder", name)
+    return cls, parse_args(cls, args)  # type: ignore[arg-type]
+
+
+def _chosen(kinds: dict[str, type], what: str, name: str) -> type:
+    if name not in kinds:
+        raise BehaviourError(f"unknown {what} behaviour {name!r}: choose one of {', '.join(kinds)}")
+    return kinds[name]

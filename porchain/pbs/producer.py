@@ -214,4 +214,4 @@ class Sourcing:
             if entry.builder is not None and entry.outcome == "rejected":
                 builder = bytes.fromhex(entry.builder[2:])
                 detail = f"its block #{entry.number} (slot {entry.slot}) was rejected by the pool"
-                self.book.fault(BUILDER, builder, entry.slot, "rejected", detail)
+                self.book.fault(BUILDER, builder, head.chain.slot, "rejected", detail)

@@ -13,13 +13,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import trio
-
 from porchain.behaviours.base import Param
 from porchain.crypto.keys import PrivateKey, to_checksum_address
 from porchain.errors import InvalidSignature, PorchainError
 from porchain.pbs.messages import BUILDER_BID, RELAY_BID, Acceptance, Bid, SignedBid, Submission
-from porchain.rpc.client import RPCClient
+from porchain.rpc.async_client import AsyncRPCClient
 from porchain.rpc.params import hex0x
 from porchain.types.blocks import compute_tx_root
 from porchain.types.transactions import Transaction
@@ -166,13 +164,13 @@ class Relay:
             del self.delivered[next(iter(self.delivered))]
 
 
-def node_checker(rpc: RPCClient) -> CheckBlock:
-    """`builder_checkBlock` on the relay's node (a worker thread per call: the client is the
-    CLI's synchronous one); a node that cannot answer is the relay's fault, answered 503."""
+def node_checker(rpc: AsyncRPCClient) -> CheckBlock:
+    """`builder_checkBlock` on the relay's node; a node that cannot answer is the relay's
+    fault, answered 503."""
 
     async def check_block(raw: bytes) -> dict[str, Any]:
         try:
-            return await trio.to_thread.run_sync(rpc.call, "builder_checkBlock", hex0x(raw))
+            return await rpc.call("builder_checkBlock", hex0x(raw))  # type: ignore[no-any-return]
         except PorchainError as exc:
             raise RelayError(503, f"the relay cannot check blocks now: {exc}") from None
 

@@ -55,12 +55,17 @@ class RPCClient:
             ) from None
         except json.JSONDecodeError:
             raise RPCClientError(f"{self.url} did not answer JSON") from None
-        if not isinstance(answer, dict) or ("result" not in answer and "error" not in answer):
-            raise RPCClientError(f"{self.url} did not answer JSON-RPC 2.0")
-        if "error" in answer:
-            error = answer["error"]
-            raise RemoteError(error.get("code", 0), error.get("message", "unknown error"))
-        return answer["result"]
+        return result_of(answer, self.url)
+
+
+def result_of(answer: Any, url: str) -> Any:
+    """The result of a JSON-RPC answer; RemoteError for an error answer."""
+    if not isinstance(answer, dict) or ("result" not in answer and "error" not in answer):
+        raise RPCClientError(f"{url} did not answer JSON-RPC 2.0")
+    if "error" in answer:
+        error = answer["error"]
+        raise RemoteError(error.get("code", 0), error.get("message", "unknown error"))
+    return answer["result"]
 
 
 def _refusal(exc: urllib.error.HTTPError) -> str:

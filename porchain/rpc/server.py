@@ -140,6 +140,13 @@ def rpc_apis(node: Node) -> list[type]:
     return apis
 
 
+def rpc_app(node: Node) -> RPCApp:
+    """The node's RPC as an ASGI app (served by `serve_rpc`; in-process in simulations)."""
+    limits = node.config.rpc_limits
+    dispatcher = Dispatcher(node, rpc_apis(node), limits=limits)
+    return RPCApp(dispatcher, cors=node.config.rpc_cors, limits=limits)
+
+
 async def serve_rpc(
     node: Node,
     host: str,
@@ -148,9 +155,7 @@ async def serve_rpc(
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve RPC for `node`; report the URL it listens on (port 0 picks a free port)."""
-    limits = node.config.rpc_limits
-    dispatcher = Dispatcher(node, rpc_apis(node), limits=limits)
-    app = RPCApp(dispatcher, cors=node.config.rpc_cors, limits=limits)
+    app = rpc_app(node)
     hint = "another node running? choose another --rpc-port"
     async with trio.open_nursery() as nursery:
         url = await nursery.start(serve_app, app, host, port, "RPC", hint)

@@ -62,10 +62,11 @@ class SimNetwork:
         behaviour: Behaviour | None = None,
         plugins: list[NodePlugin] | None = None,
         max_peers: int | None = None,
+        **config: Any,
     ) -> tuple[Node, trio.CancelScope]:
         """A node started in the network's nursery, and the scope that stops it;
         `salts(purpose)` gives its salt source for "beacon" and for each plugin (by name) that
-        draws salts."""
+        draws salts; `config`, NodeConfig fields (relays, builder_api)."""
         chain = Chain.initialize(MemoryDB(), self.genesis, default_rules())
         genesis_ms = self.genesis.genesis_time_ms
         clock = SlotClock(genesis_ms, self.genesis.params.slot_ms, offset_ms=genesis_ms)
@@ -78,7 +79,7 @@ class SimNetwork:
             key=key,
             # no recovery workers: a simulation is one process, measured in CPU time
             config=NodeConfig(
-                rpc_port=None, behaviour=behaviour or Behaviour(), recovery_workers=0
+                rpc_port=None, behaviour=behaviour or Behaviour(), recovery_workers=0, **config
             ),
             transport=self.network.transport(address),
             node_key=node_key,
