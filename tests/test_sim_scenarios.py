@@ -57,8 +57,10 @@ def four_nodes(**extra: Any) -> dict[str, Any]:
 def test_every_attack_but_the_jury_has_a_ready_scenario() -> None:
     attacks = {p.stem for p in (SCENARIOS.parent / "attacks").glob("*.toml")}
     ready = {p.stem for p in READY}
-    # censor-jury needs an operator's `porchain jud accuse`: no behaviour files an accusation
-    assert attacks - ready == {"censor-jury"}
+    # censor-jury needs an operator's `porchain jud accuse`: no behaviour files an accusation;
+    # relay-withhold needs relays and builders, which the simulator does not run (yet): its
+    # in-process counterpart is tests/test_pbs_network.py
+    assert attacks - ready == {"censor-jury", "relay-withhold"}
     assert {"honest", "censor", "last-revealer"} <= ready
 
 

@@ -189,18 +189,39 @@ def start_dead_nodes(
     for name in names:
         if not supervisor.state(name).alive:
             pid = supervisor.start(name)
-            note(f"started {name} (pid {pid}, rpc {devnet_.node(name).rpc_url})")
+            note(f"started {name} (pid {pid}, {where(devnet_, name)})")
             started.append(name)
     return started
 
 
+def where(devnet_: Devnet, name: str) -> str:
+    service = devnet_.service(name)
+    if service is None:
+        return f"rpc {devnet_.node(name).rpc_url}"
+    if service.kind == "relay":
+        return f"relay {service.url}"
+    return f"builder {service.address}"
+
+
+def start_in_order(
+    devnet_: Devnet, supervisor: Supervisor, names: list[str], started: list[str]
+) -> None:
+    """Start the nodes of `names` and wait until each answers as itself, then the relays and
+    builders (which ask their node at start), and wait for them."""
+    nodes = [name for name in names if devnet_.service(name) is None]
+    services = [name for name in names if devnet_.service(name) is not None]
+    for group in (nodes, services):
+        if group:
+            start_dead_nodes(devnet_, supervisor, group, started)
+            supervisor.wait_ready(group)
+
+
 def start_and_wait(devnet_: Devnet, supervisor: Supervisor, names: list[str]) -> None:
-    """Start the nodes that are down and wait until each answers as itself; on any failure stop
+    """Start the processes that are down and wait until each is ready; on any failure stop
     the ones started, so no half-started devnet is left behind."""
     started: list[str] = []
     try:
-        start_dead_nodes(devnet_, supervisor, names, started)
-        supervisor.wait_ready(names)
+        start_in_order(devnet_, supervisor, names, started)
     except BaseException:
         supervisor.stop(started)
         raise
@@ -212,7 +233,7 @@ def up_detached(devnet_: Devnet, supervisor: Supervisor, output: str) -> None:
             f"not running the manifest's {len(devnet_.manifest.perturbations)} perturbation(s): "
             "they need the controller of a foreground `porchain devnet up`"
         )
-    start_and_wait(devnet_, supervisor, devnet_.node_names)
+    start_and_wait(devnet_, supervisor, devnet_.process_names)
     print_status(output, current_status(devnet_, supervisor))
 
 
@@ -220,9 +241,8 @@ def up_foreground(devnet_: Devnet, supervisor: Supervisor) -> None:
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `devnet down` stops us cleanly
     write_controller_file(devnet_)
     try:
-        start_dead_nodes(devnet_, supervisor, devnet_.node_names)
-        with console.status("waiting for every node's RPC..."):
-            supervisor.wait_ready(devnet_.node_names)
+        with console.status("starting every node, then relays and builders..."):
+            start_in_order(devnet_, supervisor, devnet_.process_names, [])
         with ForegroundView(console) as view:
             trio.run(
                 partial(
@@ -285,7 +305,7 @@ def devnet_restart(ctx: click.Context, names: tuple[str, ...], output: str) -> N
     """Stop (if running) and start nodes; return once they answer RPC."""
     devnet_ = devnet_dir(ctx).load()
     for name in names:
-        devnet_.node(name)  # refuse unknown names before touching anything
+        devnet_.datadir(name)  # refuse unknown names before touching anything
     supervisor = Supervisor(devnet_)
     supervisor.stop(names)
     start_and_wait(devnet_, supervisor, list(names))

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from porchain.behaviours import BEHAVIOURS, HONEST
-from porchain.devnet.status import DevnetStatus, NodeStatus
+from porchain.devnet.status import RELAY_BLOCKS, DevnetStatus, NodeStatus
 
 STATE_STYLES = {"running": "green", "paused": "yellow", "down": "red"}
 PRODUCERS_SHOWN = 6
@@ -48,6 +48,48 @@ def nodes_table(status: DevnetStatus) -> Table:
             node.p2p,
             *([note] if any(notes) else []),
         )
+    return table
+
+
+def services_table(status: DevnetStatus) -> Table:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("relay/builder", "state", "pid", "address", "url"):
+        table.add_column(column)
+    for service in status.services:
+        table.add_row(
+            f"{service.name} ({service.kind})",
+            Text(service.state, style=STATE_STYLES.get(service.state, "")),
+            _cell(service.pid),
+            service.address,
+            _cell(service.url),
+        )
+    return table
+
+
+def sourcing_table(status: DevnetStatus) -> Table:
+    """Each producer's record of its relays (docs/relays.md): what it asked, got, and caught."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("producer", "relay", "asked", "bids", "wins", "faults", "record", "bought"):
+        table.add_column(column, justify="right" if column in ("asked", "bids", "wins") else "left")
+    for node in status.nodes:
+        for relay in node.relays or []:
+            faults = ", ".join(f"{kind} {n}" for kind, n in relay["faults"].items()) or "-"
+            if relay["dropped_at_slot"]:
+                record = Text(f"dropped @{relay['dropped_at_slot']}", style="red")
+            elif relay["benched_until_slot"]:
+                record = Text(f"benched until @{relay['benched_until_slot']}", style="yellow")
+            else:
+                record = Text("asked", style="green")
+            table.add_row(
+                node.name,
+                str(relay["name"]),
+                str(relay["asked"]),
+                str(relay["bids"]),
+                str(relay["wins"]),
+                faults,
+                record,
+                f"{node.from_builders} of last {RELAY_BLOCKS}",
+            )
     return table
 
 
@@ -121,6 +163,10 @@ def accounts_table(status: DevnetStatus) -> Table:
 def status_view(status: DevnetStatus) -> RenderableType:
     """`devnet status`: the live view's content plus the dev accounts and how to use them."""
     parts: list[RenderableType] = [chain_lines(status), Text(""), nodes_table(status)]
+    if status.services:
+        parts += [Text(""), services_table(status)]
+    if any(node.relays for node in status.nodes):
+        parts += [Text(""), sourcing_table(status)]
     if status.accounts:
         parts += [
             Text(""),

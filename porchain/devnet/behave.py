@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from porchain.behaviours import BEHAVIOURS, HONEST, BehaviourError, make_behaviour
-from porchain.behaviours.base import ADDRESSES
+from porchain.behaviours.base import ADDRESSES, parse_args
 
 PLACEHOLDER_ADDRESS = "0x" + "00" * 19 + "01"  # stands for a name while the manifest is checked
 
@@ -24,12 +24,17 @@ Fail = Callable[[str], Exception]
 
 
 def parse_behaviour(
-    entry: Mapping[str, Any], where: str, names: Collection[str], fail: Fail
+    entry: Mapping[str, Any],
+    where: str,
+    names: Collection[str],
+    fail: Fail,
+    kinds: Mapping[str, type] = BEHAVIOURS,
 ) -> tuple[str, tuple[str, ...]]:
-    """(behaviour, `key=value` arguments) of a node or `behave` table, checked by building it."""
+    """(behaviour, `key=value` arguments) of a node or `behave` table (or of a relay or a
+    builder: `kinds`, porchain.pbs.attacks), checked by parsing its arguments."""
     name = entry.get("behaviour", HONEST)
     if not isinstance(name, str):
-        raise fail(f"{where}: behaviour must be a name ({', '.join(BEHAVIOURS)}), got {name!r}")
+        raise fail(f"{where}: behaviour must be a name ({', '.join(kinds)}), got {name!r}")
     table = entry.get("behaviour_args", {})
     if not isinstance(table, dict):
         raise fail(f"{where}: behaviour_args must be a table of key = value")
@@ -39,24 +44,39 @@ def parse_behaviour(
         f"{key}={_arg_text(value, f'{where}: behaviour_args.{key}', fail)}"
         for key, value in table.items()
     )
-    check_behaviour(name, args, names, where, fail)
+    check_behaviour(name, args, names, where, fail, kinds)
     return name, args
 
 
 def check_behaviour(
-    name: str, args: tuple[str, ...], names: Collection[str], where: str, fail: Fail
+    name: str,
+    args: tuple[str, ...],
+    names: Collection[str],
+    where: str,
+    fail: Fail,
+    kinds: Mapping[str, type] = BEHAVIOURS,
 ) -> None:
-    """Build the behaviour once, names standing for placeholder addresses; its error, named."""
+    """Parse the arguments once, names standing for placeholder addresses; the error, named."""
     placeholders = dict.fromkeys(names, PLACEHOLDER_ADDRESS)
     try:
-        make_behaviour(name, resolve_args(name, args, placeholders))
+        if kinds is BEHAVIOURS:
+            make_behaviour(name, resolve_args(name, args, placeholders))
+        elif name not in kinds:
+            raise BehaviourError(f"unknown behaviour {name!r}: choose one of {', '.join(kinds)}")
+        else:
+            parse_args(kinds[name], resolve_args(name, args, placeholders, kinds))
     except BehaviourError as exc:
         raise fail(f"{where}: {exc}") from None
 
 
-def resolve_args(name: str, args: tuple[str, ...], addresses: Mapping[str, str]) -> list[str]:
+def resolve_args(
+    name: str,
+    args: tuple[str, ...],
+    addresses: Mapping[str, str],
+    kinds: Mapping[str, type] = BEHAVIOURS,
+) -> list[str]:
     """The arguments with each name in an address argument replaced by its address."""
-    cls = BEHAVIOURS.get(name)
+    cls = kinds.get(name)
     typed = {p.name for p in cls.params if p.type is ADDRESSES} if cls else set()
     out = []
     for pair in args:

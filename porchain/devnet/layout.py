@@ -7,6 +7,8 @@
     <dir>/<node>/              a node's data directory (`porchain init` semantics), with
                  keystore/producer.json, password (0600), nodekey (its P2P identity),
                  genesis.json, chaindata/, node.log, node.pid, and node.json while it runs
+    <dir>/<relay or builder>/  the same for each [[relay]] and [[builder]] process: its key
+                 (keystore/relay.json or builder.json), password, node.log, node.pid
     <dir>/controller.json      while a foreground `devnet up` runs: its pid
 
 A devnet is built in a staging directory next to `<dir>` and renamed into place only once
@@ -48,6 +50,7 @@ DEVNET_FILE = "devnet.json"
 LAYOUT_VERSION = 1
 PREFERRED_RPC_PORT = 8645  # node i (from 0) prefers 8645 + i, then any free port
 PREFERRED_P2P_PORT = 30400
+RELAY_PORT_OFFSET = 9905  # relay i prefers the first RPC port + this + i: 18550 by default
 PORTS_ENV = "PORCHAIN_DEVNET_PORTS"  # "RPC,P2P": other first preferred ports, for devnets
 # created at the same moment (parallel test workers), which could otherwise pick the same
 # ports: each checks a port is free, and a node binds it only when it starts
@@ -80,6 +83,25 @@ class NodeInfo:
 
 
 @dataclass(frozen=True)
+class ServiceInfo:
+    """A relay's or a builder's process: its key's address and, for a relay, its port."""
+
+    name: str
+    kind: str  # "relay" | "builder"
+    address: str
+    port: int = 0  # a relay's HTTP port
+
+    @property
+    def url(self) -> str:
+        """A relay's URL as producers give it (`node run --relay`): naming its key."""
+        return f"http://{self.address}@{LOOPBACK}:{self.port}"
+
+    @property
+    def plain_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+
+@dataclass(frozen=True)
 class Devnet:
     """A created devnet directory, as read from its devnet.json."""
 
@@ -88,11 +110,21 @@ class Devnet:
     nodes: tuple[NodeInfo, ...]
     accounts: dict[str, str]  # name -> checksum address
     created_ms: int
+    services: tuple[ServiceInfo, ...] = ()  # relays, then builders
+
+    @property
+    def process_names(self) -> list[str]:
+        """Every process of the devnet, in the order they start: nodes, relays, builders."""
+        return [*self.node_names, *(s.name for s in self.services)]
+
+    def service(self, name: str) -> ServiceInfo | None:
+        return next((s for s in self.services if s.name == name), None)
 
     # -- paths -------------------------------------------------------------------------------
 
     def datadir(self, name: str) -> Path:
-        return self.root / self.node(name).name
+        service = self.service(name)
+        return self.root / (service.name if service is not None else self.node(name).name)
 
     def password_file(self, name: str) -> Path:
         return self.datadir(name) / PASSWORD_FILE
@@ -176,6 +208,10 @@ class Devnet:
                 for n in self.nodes
             ],
             "accounts": dict(self.accounts),
+            "services": [
+                {"name": s.name, "kind": s.kind, "address": s.address, "port": s.port}
+                for s in self.services
+            ],
         }
 
     @classmethod
@@ -210,6 +246,10 @@ class Devnet:
                 ),
                 accounts={str(k): str(v) for k, v in data["accounts"].items()},
                 created_ms=int(data["created_ms"]),
+                services=tuple(
+                    ServiceInfo(s["name"], s["kind"], s["address"], int(s["port"]))
+                    for s in data.get("services", [])
+                ),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DevnetError(f"{path} is damaged ({exc!r}): `porchain devnet reset` it") from None
@@ -279,6 +319,9 @@ def _build(root: Path, manifest: Manifest, now_ms: int) -> None:
                 "0x" + node_key.address.hex(),
             )
         )
+    services = _build_services(
+        root, manifest, first_rpc + RELAY_PORT_OFFSET, avoid=[*rpc_ports, *p2p_ports]
+    )
     accounts_keystore = Keystore(root / ACCOUNTS_DIR / "keystore")
     accounts = {
         name: to_checksum_address(
@@ -286,7 +329,8 @@ def _build(root: Path, manifest: Manifest, now_ms: int) -> None:
         )
         for name in manifest.accounts
     }
-    genesis = build_genesis(manifest, nodes, accounts, now_ms)
+    builders = {s.address: manifest.service(s.name) for s in services if s.kind == "builder"}
+    genesis = build_genesis(manifest, nodes, accounts, now_ms, builders)
     genesis_text = json.dumps(genesis.to_json(), indent=2) + "\n"
     (root / "genesis.json").write_text(genesis_text)
     for node in nodes:
@@ -295,8 +339,27 @@ def _build(root: Path, manifest: Manifest, now_ms: int) -> None:
         with LevelDB(datadir / "chaindata") as db:
             Chain.initialize(db, genesis, default_rules())
     (root / ACCOUNTS_DIR / "node.json").write_text(json.dumps({"rpc": nodes[0].rpc_url}) + "\n")
-    devnet = Devnet(root, manifest, tuple(nodes), accounts, now_ms)
+    devnet = Devnet(root, manifest, tuple(nodes), accounts, now_ms, services)
     (root / DEVNET_FILE).write_text(json.dumps(devnet.to_json(), indent=2) + "\n")
+
+
+def _build_services(
+    root: Path, manifest: Manifest, first_port: int, avoid: list[int]
+) -> tuple[ServiceInfo, ...]:
+    """A key (and a port, for a relay) for each [[relay]] and [[builder]]."""
+    relays = [s for s in manifest.services if s.kind == "relay"]
+    ports = iter(pick_ports(len(relays), first_port, avoid=avoid))
+    services = []
+    for spec in manifest.services:
+        password = os.urandom(16).hex()
+        datadir = root / spec.name
+        entry = Keystore(datadir / "keystore").create(
+            password, name=spec.kind, scrypt_n=LIGHT_SCRYPT_N
+        )
+        write_secret(datadir / PASSWORD_FILE, password + "\n")
+        port = next(ports) if spec.kind == "relay" else 0
+        services.append(ServiceInfo(spec.name, spec.kind, to_checksum_address(entry.address), port))
+    return tuple(services)
 
 
 def _copy_producer_key(original: Path, datadir: Path) -> KeyEntry:
@@ -307,9 +370,14 @@ def _copy_producer_key(original: Path, datadir: Path) -> KeyEntry:
 
 
 def build_genesis(
-    manifest: Manifest, nodes: Iterable[NodeInfo], accounts: dict[str, str], now_ms: int
+    manifest: Manifest,
+    nodes: Iterable[NodeInfo],
+    accounts: dict[str, str],
+    now_ms: int,
+    builders: dict[str, Any] | None = None,
 ) -> Genesis:
-    """Nodes hold their encumbered REP and `$`; dev accounts their `$` and gREP."""
+    """Nodes hold their encumbered REP and `$`; dev accounts their `$` and gREP; builders
+    (address -> ServiceSpec) their `$`, to pay producers."""
     alloc: dict[str, dict[str, str]] = {}
     for node in nodes:
         spec = manifest.node(node.name)
@@ -324,6 +392,8 @@ def build_genesis(
         alloc[address] = {"balance": format_amount(spec.balance)}
         if spec.grep:
             alloc[address]["grep"] = format_amount(spec.grep)
+    for address, spec in (builders or {}).items():
+        alloc[address] = {"balance": format_amount(spec.balance)}
     return Genesis.from_json(
         {
             "chain_id": manifest.chain_id,

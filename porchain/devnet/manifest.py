@@ -15,6 +15,19 @@
     [[node]]
     name = "node1-twin"             # a second process with node1's producer key (Twins): its
     twin_of = "node1"               # own node key, data directory and ports, no REP of its own
+    [[relay]]                       # a relay process (porchain.pbs, docs/relays.md)
+    name = "relay1"
+    node = "node1"                  # the node that checks its blocks (default: the first)
+    behaviour = "withhold"          # optional: withhold, overstate, unchecked, censor
+    behaviour_args = { after = 8 }
+    [[builder]]                     # a builder process, bidding to relays
+    name = "builder1"
+    node = "node2"                  # the node it builds on (default: the first)
+    relays = ["relay1"]             # default: every relay
+    pay = "0.5"                     # `$` to the producer in each block (default 0.1)
+    balance = "100000"              # its `$` at genesis (default 100000)
+    [[node]]                        # a producer asks the relays it lists at its slots:
+    relays = ["relay1"]             #   `node run --relay` (default: none)
     [accounts]                      # dev accounts (empty password): name = `$` balance,
     alice = "1000000"               # or a table with their gREP (governance votes)
     bob = { balance = "1000000", grep = "100" }
@@ -61,9 +74,33 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 NODE_ACTIONS = ("kill", "pause", "resume", "restart", "disconnect")
 ACTIONS = (*NODE_ACTIONS, "partition", "heal", "behave")
-TOP_FIELDS = {"name", "preset", "chain_id", "wsc", "node", "accounts", "perturbation"}
+TOP_FIELDS = {
+    "name",
+    "preset",
+    "chain_id",
+    "wsc",
+    "node",
+    "relay",
+    "builder",
+    "accounts",
+    "perturbation",
+}
 SIM_ONLY_FIELDS = {"network", "load", "expect"}  # simulator models, checks (porchain.sim)
-NODE_FIELDS = {"name", "rep", "balance", "max_peers", "behaviour", "behaviour_args", "twin_of"}
+NODE_FIELDS = {
+    "name",
+    "rep",
+    "balance",
+    "max_peers",
+    "behaviour",
+    "behaviour_args",
+    "twin_of",
+    "relays",
+}
+RELAY_FIELDS = {"name", "node", "behaviour", "behaviour_args"}
+BUILDER_FIELDS = {"name", "node", "relays", "pay", "balance", "behaviour", "behaviour_args"}
+DEFAULT_BUILDER_PAY = "0.1"
+DEFAULT_BUILDER_BALANCE = "100000"
+MAX_SERVICES = 16  # relays and builders
 PERTURBATION_FIELDS = {
     "at_height",
     "at_time",
@@ -85,9 +122,36 @@ class NodeSpec:
     behaviour: str = HONEST
     behaviour_args: tuple[str, ...] = ()  # `key=value`, names not yet resolved to addresses
     twin_of: str | None = None  # runs that node's producer key (Twins); no genesis allocation
+    relays: tuple[str, ...] = ()  # relays it asks for builders' blocks
 
     def behaviour_to_dict(self) -> dict[str, Any]:
         return _behaviour_dict(self.behaviour, self.behaviour_args)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A relay or a builder process (porchain.pbs): the node it uses, how it behaves."""
+
+    kind: str  # "relay" | "builder"
+    name: str
+    node: str
+    behaviour: str = HONEST
+    behaviour_args: tuple[str, ...] = ()
+    relays: tuple[str, ...] = ()  # a builder's
+    pay: int = 0  # a builder's payment to the producer, base units
+    balance: int = 0  # a builder's `$` at genesis
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "node": self.node}
+        if self.kind == "builder":
+            out.update(
+                relays=list(self.relays),
+                pay=format_amount(self.pay),
+                balance=format_amount(self.balance),
+            )
+        if self.behaviour != HONEST:
+            out.update(_behaviour_dict(self.behaviour, self.behaviour_args))
+        return out
 
 
 @dataclass(frozen=True)
@@ -154,6 +218,7 @@ class Manifest:
     nodes: tuple[NodeSpec, ...]
     accounts: dict[str, AccountSpec] = field(default_factory=dict)
     perturbations: tuple[Perturbation, ...] = ()
+    services: tuple[ServiceSpec, ...] = ()  # relays first, then builders
 
     @property
     def params(self) -> WSCParams:
@@ -184,6 +249,8 @@ class Manifest:
                 entry["max_peers"] = node.max_peers
             if node.behaviour != HONEST:
                 entry.update(node.behaviour_to_dict())
+            if node.relays:
+                entry["relays"] = list(node.relays)
             nodes.append(entry)
         return {
             "name": self.name,
@@ -191,9 +258,14 @@ class Manifest:
             "chain_id": self.chain_id,
             "wsc": dict(self.wsc),
             "node": nodes,
+            "relay": [s.to_dict() for s in self.services if s.kind == "relay"],
+            "builder": [s.to_dict() for s in self.services if s.kind == "builder"],
             "accounts": {name: spec.to_toml() for name, spec in self.accounts.items()},
             "perturbation": [p.to_dict() for p in self.perturbations],
         }
+
+    def service(self, name: str) -> ServiceSpec | None:
+        return next((s for s in self.services if s.name == name), None)
 
 
 def default_manifest(nodes: int = DEFAULT_NODES, preset: str = "devnet") -> Manifest:
@@ -268,6 +340,12 @@ def parse_manifest(data: Any, *, source: str, max_nodes: int = MAX_NODES) -> Man
     perturbations = data.get("perturbation", [])
     if not isinstance(perturbations, list):
         raise fail("perturbations are [[perturbation]] tables")
+    services = _parse_services(data, names, list(accounts), fail)
+    relays = [s.name for s in services if s.kind == "relay"]
+    for node in nodes:
+        unknown = [r for r in node.relays if r not in relays]
+        if unknown:
+            raise fail(f"node {node.name}: relays: no [[relay]] named {', '.join(unknown)}")
     return Manifest(
         name=name,
         preset=preset,
@@ -279,7 +357,60 @@ def parse_manifest(data: Any, *, source: str, max_nodes: int = MAX_NODES) -> Man
             _parse_perturbation(entry, i, names, referable, fail)
             for i, entry in enumerate(perturbations, 1)
         ),
+        services=services,
     )
+
+
+def _parse_services(
+    data: dict[str, Any], nodes: list[str], accounts: list[str], fail: Any
+) -> tuple[ServiceSpec, ...]:
+    """The [[relay]] and [[builder]] tables, relays first (builders name them)."""
+    from porchain.pbs.attacks import BUILDERS, RELAYS  # what a behaviour of theirs may be
+
+    services: list[ServiceSpec] = []
+    taken = set(nodes) | RESERVED_NAMES
+    for kind, fields, kinds in (
+        ("relay", RELAY_FIELDS, RELAYS),
+        ("builder", BUILDER_FIELDS, BUILDERS),
+    ):
+        entries = data.get(kind, [])
+        if not isinstance(entries, list):
+            raise fail(f"{kind}s are [[{kind}]] tables")
+        for i, entry in enumerate(entries, 1):
+            where = f"{kind} {i}"
+            name = _table_name(entry, kind, fields, where, fail)
+            if name in taken:
+                raise fail(f"{where}: the name {name!r} is taken by a node or another service")
+            taken.add(name)
+            where = f"{kind} {name}"
+            node = entry.get("node", nodes[0])
+            if node not in nodes:
+                raise fail(f"{where}: node {node!r} is not a node of this devnet")
+            behaviour, args = parse_behaviour(entry, where, [*nodes, *accounts], fail, kinds)
+            relays: tuple[str, ...] = ()
+            pay = balance = 0
+            if kind == "builder":
+                known = [s.name for s in services if s.kind == "relay"]
+                relays = tuple(_names(entry.get("relays", known), known, f"{where}: relays", fail))
+                if not relays:
+                    raise fail(f"{where}: a builder needs a [[relay]] to bid to")
+                pay = _amount(entry.get("pay", DEFAULT_BUILDER_PAY), f"{where}: pay", fail)
+                balance = _amount(
+                    entry.get("balance", DEFAULT_BUILDER_BALANCE), f"{where}: balance", fail
+                )
+            services.append(ServiceSpec(kind, name, node, behaviour, args, relays, pay, balance))
+    if len(services) > MAX_SERVICES:
+        raise fail(f"at most {MAX_SERVICES} relays and builders, got {len(services)}")
+    return tuple(services)
+
+
+def _names(value: Any, known: list[str], what: str, fail: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise fail(f"{what} must be a list of names")
+    unknown = [n for n in value if n not in known]
+    if unknown:
+        raise fail(f"{what}: unknown {', '.join(unknown)} (known: {', '.join(known) or 'none'})")
+    return list(dict.fromkeys(value))
 
 
 def _parse_nodes(
@@ -292,12 +423,7 @@ def _parse_nodes(
     nodes: list[NodeSpec] = []
     for i, entry in enumerate(entries, 1):
         where = f"node {i}"
-        if not isinstance(entry, dict):
-            raise fail(f"{where}: expected a [[node]] table")
-        _refuse_unknown(entry, NODE_FIELDS, f"{where}: ", fail)
-        name = entry.get("name")
-        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
-            raise fail(f"{where}: name must be 1 to 32 of A-Z a-z 0-9 _ -, got {name!r}")
+        name = _table_name(entry, "node", NODE_FIELDS, where, fail)
         if name in RESERVED_NAMES:
             raise fail(f"{where}: {name!r} is reserved for the devnet's own directories")
         if any(node.name == name for node in nodes):
@@ -323,11 +449,31 @@ def _parse_nodes(
                 behaviour=behaviour,
                 behaviour_args=args,
                 twin_of=twin_of,
+                relays=_relay_names(entry, name, fail),
             )
         )
     if not any(node.rep for node in nodes):
         raise fail("no node has REP: nobody could produce blocks (give a node rep > 0)")
     return tuple(nodes)
+
+
+def _table_name(entry: Any, kind: str, fields: set[str], where: str, fail: Any) -> str:
+    """The name of a [[node]], [[relay]] or [[builder]] table with only known fields."""
+    if not isinstance(entry, dict):
+        raise fail(f"{where}: expected a [[{kind}]] table")
+    _refuse_unknown(entry, fields, f"{where}: ", fail)
+    name = entry.get("name")
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise fail(f"{where}: name must be 1 to 32 of A-Z a-z 0-9 _ -, got {name!r}")
+    return name
+
+
+def _relay_names(entry: dict[str, Any], name: str, fail: Any) -> tuple[str, ...]:
+    """A node's `relays`, checked against the [[relay]] tables once those are read."""
+    value = entry.get("relays", [])
+    if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+        raise fail(f"node {name}: relays must be a list of [[relay]] names")
+    return tuple(dict.fromkeys(value))
 
 
 def _twin_of(entry: dict[str, Any], name: str, before: list[NodeSpec], fail: Any) -> str | None:

@@ -15,6 +15,7 @@ caller's working directory (a checkout's parent) cannot shadow the installed pac
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -22,17 +23,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable
+import urllib.request
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from porchain.behaviours import HONEST
+from porchain.behaviours import BEHAVIOURS, HONEST
 from porchain.devnet.behave import resolve_args
 from porchain.devnet.errors import DevnetError
 from porchain.devnet.identity import ask
-from porchain.devnet.layout import LOOPBACK, PRODUCER_KEY, Devnet, port_is_free
+from porchain.devnet.layout import LOOPBACK, PRODUCER_KEY, Devnet, ServiceInfo, port_is_free
+from porchain.pbs.attacks import BUILDERS, RELAYS
 from porchain.rpc.client import RemoteError, RPCClientError
+from porchain.units import format_amount
 
 READY_SECONDS = 60.0
 STOP_SECONDS = 20.0
@@ -83,11 +87,63 @@ def node_command(devnet: Devnet, name: str) -> list[str]:
             cmd += ["--bootnode", other.p2p_address]
     if spec.max_peers is not None:
         cmd += ["--max-peers", str(spec.max_peers)]
-    if spec.behaviour != HONEST:
-        cmd += ["--behaviour", spec.behaviour]
-        for pair in resolve_args(spec.behaviour, spec.behaviour_args, devnet.addresses_by_name()):
-            cmd += ["--behaviour-arg", pair]
-    return cmd
+    if any(s.node == name for s in devnet.manifest.services):
+        cmd.append("--builder-api")  # a relay checks, or a builder builds, on this node
+    for relay in spec.relays:
+        cmd += ["--relay", relay_of(devnet, relay).url]
+    return cmd + behaviour_flags(devnet, spec.behaviour, spec.behaviour_args)
+
+
+def relay_of(devnet: Devnet, name: str) -> ServiceInfo:
+    relay = devnet.service(name)
+    assert relay is not None and relay.kind == "relay"  # the manifest was checked
+    return relay
+
+
+def behaviour_flags(
+    devnet: Devnet, name: str, args: tuple[str, ...], kinds: Mapping[str, type] = BEHAVIOURS
+) -> list[str]:
+    """--behaviour and its --behaviour-arg flags, names in address arguments resolved."""
+    if name == HONEST:
+        return []
+    flags = ["--behaviour", name]
+    for pair in resolve_args(name, args, devnet.addresses_by_name(), kinds):
+        flags += ["--behaviour-arg", pair]
+    return flags
+
+
+def service_command(devnet: Devnet, name: str) -> list[str]:
+    """`porchain relay run` or `porchain builder run` for a [[relay]] or [[builder]]."""
+    service, spec = devnet.service(name), devnet.manifest.service(name)
+    assert service is not None and spec is not None
+    cmd = [
+        sys.executable,
+        "-P",
+        "-m",
+        "porchain",
+        "--datadir",
+        str(devnet.datadir(name)),
+        service.kind,
+        "run",
+        "--key",
+        service.kind,
+        "--password-file",
+        str(devnet.password_file(name)),
+        "--rpc",
+        devnet.node(spec.node).rpc_url,
+    ]
+    if service.kind == "relay":
+        cmd += ["--host", LOOPBACK, "--port", str(service.port)]
+    else:
+        cmd += ["--pay", format_amount(spec.pay)]
+        for relay in spec.relays:
+            cmd += ["--relay", relay_of(devnet, relay).plain_url]
+    kinds = RELAYS if service.kind == "relay" else BUILDERS
+    return cmd + behaviour_flags(devnet, spec.behaviour, spec.behaviour_args, kinds)
+
+
+def command(devnet: Devnet, name: str) -> list[str]:
+    return service_command(devnet, name) if devnet.service(name) else node_command(devnet, name)
 
 
 class Supervisor:
@@ -124,7 +180,8 @@ class Supervisor:
         return ProcState(pid, process_state(pid, self.devnet.datadir(name)))
 
     def states(self) -> dict[str, ProcState]:
-        return {name: self.state(name) for name in self.devnet.node_names}
+        """Every process's: the nodes', then the relays' and builders'."""
+        return {name: self.state(name) for name in self.devnet.process_names}
 
     # -- starting ----------------------------------------------------------------------------
 
@@ -145,7 +202,7 @@ class Supervisor:
                 log.write(f"{START_MARK}{name} at {stamp}\n".encode())
                 log.flush()
                 child = subprocess.Popen(
-                    node_command(self.devnet, name),
+                    command(self.devnet, name),
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -166,8 +223,13 @@ class Supervisor:
         for name in names:
             if self.state(name).alive:
                 continue
-            node = self.devnet.node(name)
-            for kind, port in (("RPC", node.rpc_port), ("P2P", node.p2p_port)):
+            service = self.devnet.service(name)
+            if service is not None:
+                ports = [("relay", service.port)] if service.kind == "relay" else []
+            else:
+                node = self.devnet.node(name)
+                ports = [("RPC", node.rpc_port), ("P2P", node.p2p_port)]
+            for kind, port in ports:
                 if not port_is_free(port):
                     holder = self._rpc_port_holder(name) if kind == "RPC" else None
                     raise DevnetError(
@@ -208,6 +270,9 @@ class Supervisor:
                 time.sleep(POLL_SECONDS)
 
     def _answers(self, name: str) -> bool:
+        service = self.devnet.service(name)
+        if service is not None:  # a builder runs once alive; a relay once it serves
+            return service.kind == "builder" or relay_answers(service)
         try:
             answer = ask(self.devnet, name, timeout=RPC_PROBE_SECONDS)
         except (RPCClientError, RemoteError):
@@ -262,7 +327,7 @@ class Supervisor:
         All are signalled first and awaited together, so a devnet stops in one node's time.
         Returns the names of the nodes that were alive.
         """
-        chosen = self.devnet.node_names if names is None else list(names)
+        chosen = self.devnet.process_names if names is None else list(names)
         with self._starting:  # a start in progress in another thread gets its pid file first
             pass
         targets = [name for name in chosen if self.state(name).alive]
@@ -281,6 +346,18 @@ class Supervisor:
         for name in chosen:
             self.devnet.pid_file(name).unlink(missing_ok=True)
         return targets
+
+
+def relay_answers(service: ServiceInfo) -> bool:
+    """Whether the relay serves its status as itself (its key's address)."""
+    try:
+        with urllib.request.urlopen(
+            service.plain_url + "/eth/v1/builder/status", timeout=RPC_PROBE_SECONDS
+        ) as response:
+            answer = json.loads(response.read())
+    except (OSError, ValueError, http.client.HTTPException):
+        return False
+    return isinstance(answer, dict) and str(answer.get("relay")).lower() == service.address.lower()
 
 
 def process_state(pid: int, datadir: Path) -> str:

@@ -16,13 +16,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from porchain.devnet.identity import ask
-from porchain.devnet.layout import ACCOUNT_PASSWORD, Devnet
+from porchain.devnet.layout import ACCOUNT_PASSWORD, Devnet, ServiceInfo
 from porchain.devnet.processes import DOWN, PAUSED, RUNNING, ProcState
 from porchain.rpc.client import RemoteError, RPCClient, RPCClientError
 
 RPC_TIMEOUT_SECONDS = 2.0
 SCHEDULE_SLOTS = 8
 MAX_OPEN_POOLS = 500
+RELAY_BLOCKS = 32  # a producer's last blocks counted for where they came from
 
 
 @dataclass
@@ -41,6 +42,8 @@ class NodeStatus:
     error: str | None = None
     foreign: str | None = None  # who answers on the node's RPC port instead of it
     behaviour: dict[str, Any] | None = None  # por_nodeInfo's {name, args}: what it runs now
+    relays: list[dict[str, Any]] | None = None  # its record of each relay (por_getRelays)
+    from_builders: int | None = None  # of its last blocks (RELAY_BLOCKS), how many were bought
 
     @property
     def alive(self) -> bool:
@@ -53,6 +56,18 @@ class NodeStatus:
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "alive": self.alive, "up": self.up}
+
+
+@dataclass
+class ServiceStatus:
+    """A relay's or a builder's process."""
+
+    name: str
+    kind: str
+    address: str
+    url: str | None  # a relay's, as producers are given it
+    pid: int | None = None
+    state: str = DOWN
 
 
 @dataclass
@@ -75,6 +90,7 @@ class DevnetStatus:
     controller_pid: int | None = None
     next_producers: list[dict[str, Any]] = field(default_factory=list)
     open_pools: int | None = None
+    services: list[ServiceStatus] = field(default_factory=list)
 
     @property
     def hint(self) -> str | None:
@@ -98,6 +114,7 @@ class DevnetStatus:
             "nodes": [node.to_json() for node in self.nodes],
             "next_producers": self.next_producers,
             "open_pools": self.open_pools,
+            "services": [asdict(service) for service in self.services],
             "accounts": [asdict(account) for account in self.accounts],
             "accounts_datadir": self.accounts_datadir,
             "hint": self.hint,
@@ -136,6 +153,7 @@ def collect_status(
         ],
         accounts_datadir=str(devnet.accounts_dir),
         controller_pid=controller_pid,
+        services=[_service_status(s, states) for s in devnet.services],
     )
     source = next((n for n in nodes if n.state == RUNNING and n.height is not None), None)
     if source is not None:
@@ -157,9 +175,44 @@ def _query_node(devnet: Devnet, node: NodeStatus, timeout: float) -> None:
             node.finalized = info["finalized"]["number"]
             node.peers = answer.peers
             node.behaviour = _behaviour(info.get("behaviour"))
+            if devnet.manifest.node(node.name).relays:
+                _query_relays(devnet, node, timeout)
     except (RPCClientError, RemoteError, KeyError, TypeError) as exc:
         if node.state == RUNNING:  # a down node's free port refuses: nothing to say
             node.error = str(exc) or type(exc).__name__
+
+
+def _service_status(service: ServiceInfo, states: Mapping[str, ProcState]) -> ServiceStatus:
+    state = states.get(service.name, ProcState(None, DOWN))
+    url = service.url if service.kind == "relay" else None
+    return ServiceStatus(
+        service.name,
+        service.kind,
+        service.address,
+        url,
+        state.pid if state.alive else None,
+        state.state,
+    )
+
+
+def _query_relays(devnet: Devnet, node: NodeStatus, timeout: float) -> None:
+    """The producer's record of its relays, each named as the devnet names it."""
+    answer = RPCClient(node.rpc, timeout=timeout).call("por_getRelays", RELAY_BLOCKS)
+    names = {s.address.lower(): s.name for s in devnet.services}
+    node.relays = [
+        {
+            "name": names.get(str(r["address"]).lower(), r["address"]),
+            "asked": r.get("asked", 0),
+            "bids": r.get("bids", 0),
+            "wins": r.get("wins", 0),
+            "faults": {kind: n for kind, n in (r.get("faults") or {}).items() if n},
+            "latency_ms_mean": r.get("latency_ms_mean"),
+            "dropped_at_slot": r.get("dropped_at_slot"),
+            "benched_until_slot": r.get("benched_until_slot"),
+        }
+        for r in answer["relays"]
+    ]
+    node.from_builders = sum(b["source"] == "relay" for b in answer["blocks"])
 
 
 def _query_chain(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from porchain import __version__
 from porchain.crypto.keys import to_checksum_address
 from porchain.equivocations import kept_equivocations
-from porchain.pbs.record import BUILDER, RELAY
+from porchain.pbs.record import BUILDER, RELAY, SourceRecord
 from porchain.rpc import params
 from porchain.rpc.errors import STATE_UNAVAILABLE, RPCError
 from porchain.rpc.format import account_json, block_json, equivocation_json, hex0x, tx_json
@@ -166,14 +166,15 @@ class PorApi:
         sourcing = self.node.sourcing
         if sourcing is None:
             return {"relays": [], "builders": [], "blocks": []}
-        configured = {relay.address: str(relay) for relay in sourcing.relays}
-        relays = []
-        for relay in sourcing.relays:
-            record = sourcing.book.records.get((RELAY, relay.address))
-            shown = record.to_json() if record is not None else {"address": str(relay)}
-            relays.append({**shown, "url": configured[relay.address]})
+        records = sourcing.book.records
         return {
-            "relays": relays,
+            "relays": [
+                {
+                    **records.get((RELAY, r.address), SourceRecord(RELAY, r.address)).to_json(),
+                    "url": str(r),
+                }
+                for r in sourcing.relays
+            ],
             "builders": [r.to_json() for r in sourcing.book.of_role(BUILDER)],
             "blocks": [entry.to_json() for entry in sourcing.produced.recent(count)],
         }

@@ -105,6 +105,11 @@ def parse_scenario(data: Any, *, source: str) -> Scenario:
         raise fail("a scenario is a table of fields")
     rest = {k: v for k, v in data.items() if k not in SIM_ONLY_FIELDS}
     manifest = parse_manifest(rest, source=source, max_nodes=MAX_SIM_NODES)
+    if manifest.services:
+        raise fail(
+            "[[relay]] and [[builder]] are processes the simulator does not run: run this one "
+            "on a devnet (porchain devnet up)"
+        )
     for i, p in enumerate(manifest.perturbations, 1):
         if p.action not in SIM_ACTIONS:
             raise fail(
