@@ -228,18 +228,22 @@ class Node:
         worth more and passes every check (porchain.pbs.producer)."""
         assert self.key is not None and self.sourcing is not None
         parent, post_state = self.chain.head, self.chain.state()
+        started = self.clock.now_ms()
         built = self._build_own(slot, post_state)
         if built is None:
             return None
         own = Choice(built.block, producer_value(self.chain.state(), post_state, self.key.address))
+        built_at = self.clock.now_ms()
         choice = await self.sourcing.choose(
             slot, self.chain.state(), own, self.chain.rules, self._censored_by(slot)
         )
         if self.chain.head.hash != parent.hash:
             log.warning("no block for slot %d: the head moved while relays were asked", slot)
             return None
-        block = self._sign_and_publish(slot, choice.block)
-        self.sourcing.record(slot, block, choice, own.value)
+        timing = {"local_ms": built_at - started, "relay_ms": self.clock.now_ms() - built_at}
+        built_by = "" if choice.builder is None else to_checksum_address(choice.builder)
+        block = self._sign_and_publish(slot, choice.block, built_by)
+        self.sourcing.record(slot, block, choice, own.value, **timing)
         return block
 
     def _build_own(self, slot: int, state: State) -> BuiltBlock | None:
@@ -267,12 +271,13 @@ class Node:
         self.mempool.remove(tx for tx, _ in built.rejected)
         return built
 
-    def _sign_and_publish(self, slot: int, unsigned: Block) -> Block:
+    def _sign_and_publish(self, slot: int, unsigned: Block, builder: str = "") -> Block:
+        """Sign our block (`builder`'s, if named) and publish it as the behaviour says."""
         assert self.key is not None
         signed = Block(unsigned.header.signed(self.key), unsigned.transactions)
         for block in self.behaviour.publish(self, slot, signed):
             if block.hash == signed.hash:
-                self._import_produced(block)
+                self._import_produced(block, builder)
             elif self.network is not None:
                 self.network.broadcast_block(block)
         return signed
@@ -292,17 +297,18 @@ class Node:
 
         return censored
 
-    def _import_produced(self, block: Block) -> None:
-        """Import (and so relay) the block we built and signed."""
+    def _import_produced(self, block: Block, builder: str = "") -> None:
+        """Import (and so relay) the block we signed."""
         (ctx,) = self.import_block(block).contexts
         log.log(
             logging.INFO if block.transactions else logging.DEBUG,
-            "produced block #%d slot=%d txs=%d fees=%d hash=0x%s",
+            "produced block #%d slot=%d txs=%d fees=%d hash=0x%s%s",
             block.number,
             block.slot,
             len(block.transactions),
             ctx.fees,
             block.hash.hex()[:16],
+            f" builder={builder}" if builder else "",
         )
 
     # -- inputs ------------------------------------------------------------------------------

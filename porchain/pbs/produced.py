@@ -33,6 +33,8 @@ class Produced:
     builder: str | None = None
     fallback: str | None = None  # why we signed our own block though a relay bid
     outcome: str | None = None  # the pool's status name once resolved
+    local_ms: int | None = None  # how long our own block took to build
+    relay_ms: int | None = None  # how long asking relays took, header to checked body
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -181,7 +181,10 @@ class Sourcing:
         if fault.kind not in BUILDER_FAULTS:
             self.book.fault(RELAY, relay, slot, fault.kind, fault.detail)
 
-    def record(self, slot: int, signed: Block, choice: Choice, local_value: int) -> None:
+    def record(
+        self, slot: int, signed: Block, choice: Choice, local_value: int, **timing: int
+    ) -> None:
+        """Where our block for `slot` came from; `timing`: Produced's local_ms and relay_ms."""
         self.produced.add(
             Produced(
                 slot=slot,
@@ -193,6 +196,7 @@ class Sourcing:
                 relay=None if choice.relay is None else to_checksum_address(choice.relay),
                 builder=None if choice.builder is None else to_checksum_address(choice.builder),
                 fallback=choice.fallback,
+                **timing,
             )
         )
 
