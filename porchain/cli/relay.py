@@ -40,10 +40,14 @@ def relay_run(ctx: click.Context, host: str, port: int, **options: Any) -> None:
     s = start_service(ctx, "relay", relay_kind, options)
 
     def relay_on(rpc: AsyncRPCClient) -> Relay:
-        now_ms = lambda: time.time_ns() // 10**6  # noqa: E731
-        return s.kind(s.key, s.chain_id, node_checker(rpc), now_ms, args=s.args)  # type: ignore[no-any-return]
+        relay: Relay = s.kind(s.key, s.chain_id, node_checker(rpc), wall_ms, args=s.args)
+        return relay
 
     trio.run(_serve, relay_on, s.rpc_url, host, port)
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 10**6
 
 
 async def _serve(
