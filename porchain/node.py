@@ -131,6 +131,7 @@ class Node:
             body_ms=wait_ms,
             now_ms=self.clock.now_ms,
             transport=self.config.relay_transport,
+            publish=None if self.network is None else self.network.broadcast_fraud,
         )
 
     @property

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from porchain.db import schema
 from porchain.db.level import LevelDB
 from porchain.db.memory import MemoryDB
 from porchain.pbs import record as rec
@@ -82,3 +83,15 @@ def test_builders_are_bounded_and_the_dropped_are_kept_longest(
     kept = [r.address[0] for r in book.of_role(BUILDER)]
     assert kept == [0, 7, 8, 9]
     assert len(list(book.db.iterate(rec.schema.SOURCE_RECORD_PREFIX))) == 4
+
+
+def test_a_record_written_before_a_fault_kind_was_added_still_loads() -> None:
+    db = MemoryDB()
+    book = SourceBook(db)
+    book.fault(RELAY, b"\x01" * 20, 5, "withheld", "no body")
+    old = book.records[RELAY, b"\x01" * 20]
+    old.faults = old.faults[: rec.FAULT_KINDS.index("reported")]  # as an older version wrote it
+    db.put(schema.source_record_key(RELAY, old.address), old.encode())
+    loaded = SourceBook(db).records[RELAY, b"\x01" * 20]
+    assert loaded.fault_count("withheld") == 1 and loaded.fault_count("reported") == 0
+    assert loaded.dropped

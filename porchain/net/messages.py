@@ -35,6 +35,7 @@ class MsgType(IntEnum):
     PING = 9
     PONG = 10
     DISCONNECT = 11
+    FRAUD = 12
 
 
 @dataclass(slots=True)
@@ -113,6 +114,13 @@ class Disconnect(Record):
     reason: bytes = b""
 
 
+@dataclass(slots=True)
+class Fraud(Record):
+    """A relay's fraud report (porchain.pbs.fraud), gossiped once by each node that verified it."""
+
+    report: bytes = b""
+
+
 Message = (
     Hello
     | Auth
@@ -141,6 +149,7 @@ PAYLOADS: dict[MsgType, type[Record]] = {
     MsgType.PING: Ping,
     MsgType.PONG: Pong,
     MsgType.DISCONNECT: Disconnect,
+    MsgType.FRAUD: Fraud,
 }
 TYPES: dict[type[Record], MsgType] = {cls: t for t, cls in PAYLOADS.items()}
 RESPONSES: dict[type[Record], type[Record]] = {GetBlocks: Blocks, GetPeers: Peers}

@@ -52,6 +52,7 @@ from porchain.net.transport import (
     is_dialable,
     split_address,
 )
+from porchain.pbs.fraud import BadReport, FraudReport, Unverifiable, verify_report
 from porchain.types.blocks import Block
 from porchain.types.records import Record
 from porchain.types.transactions import Transaction
@@ -134,6 +135,7 @@ class NetworkService:
         self._handshakes = HandshakeSlots(config.max_handshakes, config.max_handshakes_per_ip)
         self._seen_blocks = SeenCache(config.seen_cache)
         self._seen_txs = SeenCache(config.seen_cache)
+        self._seen_reports = SeenCache(config.seen_cache)
         self._retry: OrderedDict[bytes, tuple[Transaction, bytes, int]] = OrderedDict()
         self._sync_wanted = trio.Event()
         self._nursery: trio.Nursery | None = None
@@ -422,6 +424,8 @@ class NetworkService:
                     self._receive_transaction(peer, raw)
             case m.NewBlock():
                 self._receive_block(peer, message.block)
+            case m.Fraud():
+                self._receive_fraud(peer, message)
             case m.GetBlocks():
                 peer.send(
                     m.Blocks(message.request_id, self._blocks_from(message.start, message.count))
@@ -436,6 +440,28 @@ class NetworkService:
                 pass
             case _:
                 raise PeerMisbehaved(f"unexpected {type(message).__name__} after the handshake")
+
+    def _receive_fraud(self, peer: Peer, message: m.Fraud) -> None:
+        """Verify a relay's fraud report by recomputation; pass on a true one, ban for a false
+        one. One we cannot check (an old or unknown parent) is dropped: no fault of the peer's."""
+        report = FraudReport.decode(message.report)  # a DecodeError bans
+        if not self._seen_reports.add(report.hash):
+            return
+        try:
+            verified = verify_report(report, self.chain)
+        except Unverifiable as exc:
+            log.debug("fraud report not checked: %s", exc)
+            self._seen_reports.forget(report.hash)  # a later copy may be checkable
+            return
+        except BadReport as exc:
+            raise PeerMisbehaved(f"a false fraud report: {exc}") from None
+        if self.node.sourcing is not None:
+            self.node.sourcing.reported(verified, self.node.clock.current_slot())
+        self._gossip(message, peer.node_id)
+
+    def broadcast_fraud(self, report: FraudReport) -> None:
+        self._seen_reports.add(report.hash)
+        self._gossip(m.Fraud(report.encode()), None)
 
     def _receive_transaction(self, peer: Peer, raw: bytes) -> None:
         try:

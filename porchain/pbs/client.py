@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -27,9 +28,10 @@ MAX_ANSWER_BYTES = 8 * 1024 * 1024  # a body holds a whole block
 class SourceFault(PorchainError):
     """What a relay did wrong, as a record's fault `kind` and a line saying what happened."""
 
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: str, detail: str, report: Any = None) -> None:
         super().__init__(f"{kind}: {detail}")
         self.kind, self.detail = kind, detail
+        self.report = report  # a porchain.pbs.fraud.FraudReport that proves it, if any
 
 
 @dataclass(frozen=True)

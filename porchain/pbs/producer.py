@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 import trio
@@ -31,6 +31,7 @@ from porchain.crypto.keys import PrivateKey, to_checksum_address
 from porchain.db.abc import Database
 from porchain.errors import InvalidBlock
 from porchain.pbs.client import RelayAddress, RelayClient, SourceFault
+from porchain.pbs.fraud import PROVABLE, FraudReport, Verified
 from porchain.pbs.messages import Acceptance, SignedBid
 from porchain.pbs.produced import LOCAL, Produced, ProductionLog
 from porchain.pbs.produced import RELAY as FROM_RELAY
@@ -55,6 +56,7 @@ class Choice:
     relay: bytes | None = None
     builder: bytes | None = None
     fallback: str | None = None  # why a relay's bid was not taken
+    report: FraudReport | None = None  # proof of the fault, published once our block is out
 
 
 class Sourcing:
@@ -69,12 +71,14 @@ class Sourcing:
         body_ms: int,
         now_ms: Callable[[], int],
         transport: httpx.AsyncBaseTransport | None = None,
+        publish: Callable[[FraudReport], None] | None = None,
     ) -> None:
         self.relays, self.chain_id, self.key = tuple(relays), chain_id, key
         self.ask_ms, self.body_ms, self.now_ms = ask_ms, body_ms, now_ms
         self.book = SourceBook(db)
         self.produced = ProductionLog(db)
         self.transport = transport
+        self.publish = publish  # sends our fraud reports to peers
         self.clients: list[RelayClient] = []
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -101,7 +105,7 @@ class Sourcing:
             return await self._take(slot, client, signed, parent_state, rules, censored)
         except SourceFault as fault:
             self.blame(slot, client.relay.address, signed.bid.builder, fault)
-            return Choice(local.block, local.value, fallback=str(fault))
+            return Choice(local.block, local.value, fallback=str(fault), report=fault.report)
 
     async def _collect(self, slot: int, local: Block) -> list[tuple[RelayClient, SignedBid]]:
         """Every allowed relay's best bid, asked in parallel, within `ask_ms`."""
@@ -147,18 +151,26 @@ class Sourcing:
         bid, start = signed.bid, self.now_ms()
         acceptance = Acceptance.sign(self.chain_id, bid.header, self.key)
         transactions: tuple[Transaction, ...] | None = None
-        with trio.move_on_after(self.body_ms / 1000):
-            transactions = await client.body(acceptance)
+        withheld = FraudReport("withheld", signed, acceptance)
+        try:
+            with trio.move_on_after(self.body_ms / 1000):
+                transactions = await client.body(acceptance)
+        except SourceFault as fault:
+            fault.report = withheld if fault.kind == "withheld" else None
+            raise
         if transactions is None:
-            raise SourceFault("withheld", f"no body within {self.body_ms} ms of the acceptance")
+            detail = f"no body within {self.body_ms} ms of the acceptance"
+            raise SourceFault("withheld", detail, withheld)
         self.book.answered(RELAY, client.relay.address, slot, self.now_ms() - start)
         block = Block(bid.header, transactions)
+        proof = FraudReport("invalid", signed, acceptance, transactions)
         try:
             checked = check_unsigned_block(parent_state, block, rules)
         except InvalidBlock as exc:
-            raise SourceFault("invalid", str(exc)) from None
+            raise SourceFault("invalid", str(exc), proof) from None
         if checked.value < bid.value:
-            raise SourceFault("overstated", f"bid {bid.value}, the block pays {checked.value}")
+            detail = f"bid {bid.value}, the block pays {checked.value}"
+            raise SourceFault("overstated", detail, replace(proof, kind="overstated"))
         left_out = censored(block, checked.state)
         if left_out:
             hashes = ", ".join("0x" + tx.hash.hex()[:16] for tx in left_out[:4])
@@ -181,10 +193,23 @@ class Sourcing:
         if fault.kind not in BUILDER_FAULTS:
             self.book.fault(RELAY, relay, slot, fault.kind, fault.detail)
 
+    def reported(self, verified: Verified, slot: int) -> None:
+        """Another producer's verified report of one of our relays (porchain.pbs.fraud):
+        provable kinds count as ours would, a withheld body as a soft `reported` fault."""
+        if verified.relay not in {relay.address for relay in self.relays}:
+            return  # not a relay we ask: nothing of ours to change, no record to grow
+        kind = verified.kind if verified.kind in PROVABLE else "reported"
+        producer = to_checksum_address(verified.producer)
+        detail = f"{verified.kind} at slot {verified.slot}, reported by producer {producer}"
+        log.warning("relay %s reported: %s", to_checksum_address(verified.relay), detail)
+        self.book.fault(RELAY, verified.relay, slot, kind, detail)
+
     def record(
         self, slot: int, signed: Block, choice: Choice, local_value: int, **timing: int
     ) -> None:
-        """Where our block for `slot` came from; `timing`: Produced's local_ms and relay_ms."""
+        """Where our block for `slot` came from; `timing`: Produced's local_ms and relay_ms.
+        Then the fraud report of a relay that cheated us, if any: after our block, which a
+        report of a withheld body is checked against."""
         self.produced.add(
             Produced(
                 slot=slot,
@@ -199,6 +224,8 @@ class Sourcing:
                 **timing,
             )
         )
+        if choice.report is not None and self.publish is not None:
+            self.publish(choice.report)
 
     def review(self, head: State, canonical: Callable[[int], bytes | None]) -> None:
         """Note the outcome of our blocks' pools once resolved; a builder's block that the

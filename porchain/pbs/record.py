@@ -30,9 +30,20 @@ from porchain.types.records import Record
 RELAY = b"relay"
 BUILDER = b"builder"
 
-SOFT_FAULTS = ("timeout", "bad_bid")
-PROVABLE_FAULTS = ("withheld", "invalid", "overstated", "censoring", "rejected")
-FAULT_KINDS = SOFT_FAULTS + PROVABLE_FAULTS
+# `reported`: another producer's report of a withheld body (porchain.pbs.fraud), which cannot
+# be proven. Kinds are stored by their index: new ones go at the end.
+FAULT_KINDS = (
+    "timeout",
+    "bad_bid",
+    "withheld",
+    "invalid",
+    "overstated",
+    "censoring",
+    "rejected",
+    "reported",
+)
+SOFT_FAULTS = ("timeout", "bad_bid", "reported")
+PROVABLE_FAULTS = tuple(kind for kind in FAULT_KINDS if kind not in SOFT_FAULTS)
 
 SOFT_FAULTS_TO_BENCH = 3
 BENCH_SLOTS = 32
@@ -89,7 +100,8 @@ class SourceBook:
         self.records: dict[tuple[bytes, bytes], SourceRecord] = {}
         for _, raw in db.iterate(schema.SOURCE_RECORD_PREFIX):
             record = SourceRecord.decode(raw)
-            if len(record.faults) == len(FAULT_KINDS):
+            if len(record.faults) <= len(FAULT_KINDS):  # kinds added since count from 0
+                record.faults += [0] * (len(FAULT_KINDS) - len(record.faults))
                 self.records[record.role, record.address] = record
 
     def get(self, role: bytes, address: bytes, slot: int) -> SourceRecord:
