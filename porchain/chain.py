@@ -41,7 +41,7 @@ from porchain.errors import (
 from porchain.genesis import Genesis
 from porchain.sideblocks import SideIndex
 from porchain.state.lthash import COMMITMENT_VERSION, LtHash
-from porchain.state.past import StateUnavailable, past_reader
+from porchain.state.past import StateUnavailable, anchor_of, past_reader
 from porchain.state.state import (
     JournalEntry,
     Readable,
@@ -144,6 +144,7 @@ class Chain:
         self.head = self._load_block(head_hash).header
         self.genesis_hash = self._require(schema.GENESIS_KEY)
         self.checkpoint = self._load_checkpoint()
+        self.anchor = anchor_of(db)  # a snapshot's block: below it, headers only
         self._invalid: dict[bytes, None] = {}  # an insertion-ordered set, bounded
         self.side = SideIndex(db)
         self._past: tuple[tuple[bytes, bytes], Readable] | None = None  # (head, fork) -> reader
@@ -219,8 +220,25 @@ class Chain:
             raise DatabaseError(f"canonical block #{number} is missing")
         return decode_journal(self._require(schema.journal_key(block_hash)))
 
+    def get_canonical_header(self, number: int) -> Header | None:
+        """The canonical header at `number`, also below a snapshot's block (where the node may
+        hold the header without its body)."""
+        block_hash = self.get_canonical_hash(number)
+        if block_hash is None:
+            return None
+        block = self.get_block(block_hash)
+        if block is not None:
+            return block.header
+        raw = self.db.get(schema.header_key(block_hash))
+        try:
+            return None if raw is None else Header.decode(raw)
+        except DecodeError as exc:
+            raise DatabaseError(f"stored header 0x{block_hash.hex()} is corrupt: {exc}") from None
+
     def iter_canonical(self, start: int = 0) -> Iterator[Block]:
-        for number in range(start, self.head.number + 1):
+        """The canonical blocks from `start` (from the snapshot block, on a node that started
+        from one: it holds no bodies below it)."""
+        for number in range(max(start, self.anchor), self.head.number + 1):
             block = self.get_block_by_number(number)
             if block is None:
                 raise DatabaseError(f"canonical block #{number} is missing")

@@ -122,6 +122,12 @@ def check_at_open(chain: Chain, watermark: Watermark | None, *, walk: int = STAR
     db = chain.db
     path = db.path if isinstance(db, LevelDB) else None
     check_commitment_version(db, path)
+    if db.exists(schema.BOOTSTRAP_KEY):
+        raise CorruptDatabase(
+            path,
+            "a bootstrap from a snapshot was interrupted; run `porchain node run --snapshot` "
+            "with the same snapshot again to finish it",
+        )
     head = chain.head
     if db.get(schema.canonical_key(0)) != chain.genesis_hash:
         raise CorruptDatabase(path, "the canonical index does not start at the genesis block")
@@ -160,11 +166,12 @@ def check_at_open(chain: Chain, watermark: Watermark | None, *, walk: int = STAR
 
 
 def _walk_back(chain: Chain, path: Path | None, walk: int) -> None:
-    """From the head down `walk` blocks: each is stored, decodes, is the canonical block at its
-    height, has its undo journal, and its parent is the block below."""
+    """From the head down `walk` blocks (to the snapshot block at most, on a node that started
+    from one): each is stored, decodes, is the canonical block at its height, has its undo
+    journal, and its parent is the block below."""
     db = chain.db
     block_hash, number = chain.head.hash, chain.head.number
-    for _ in range(min(walk, chain.head.number + 1)):
+    for _ in range(min(walk, chain.head.number - chain.anchor + 1)):
         try:
             block = chain.get_block(block_hash)
         except DatabaseError as exc:
@@ -177,7 +184,7 @@ def _walk_back(chain: Chain, path: Path | None, walk: int) -> None:
             )
         if block.number != number or db.get(schema.canonical_key(number)) != block_hash:
             raise CorruptDatabase(path, f"the canonical index at #{number} is wrong or missing")
-        if number and not db.exists(schema.journal_key(block_hash)):
+        if number > chain.anchor and not db.exists(schema.journal_key(block_hash)):
             raise CorruptDatabase(path, f"canonical block #{number} has no undo journal")
         block_hash, number = block.header.parent_hash, number - 1
 

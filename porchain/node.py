@@ -68,6 +68,7 @@ class NodeConfig:
     mempool_max_txs: int = MAX_TXS
     produce: bool = True  # produce blocks and do the beacon duty (with a key)
     info_file: Path | None = None  # where to write {"rpc": url, "pid": ...} once serving
+    snapshot_dir: Path | None = None  # the state snapshots it writes and serves (None: none)
     dev_rpc: bool = False  # serve dev_ methods (partitions): devnets and tests only
     builder_api: bool = False  # serve builder_ methods (porchain.rpc.builder) to builders, relays
     auto_encumber: bool = True  # encumber earned REP each epoch (with a key)

@@ -50,7 +50,7 @@ def verify_chain(chain: Chain, *, now_ms: int | None = None) -> VerifyReport:
             )
         if parent_hash is not None and block.header.parent_hash != parent_hash:
             raise DatabaseError(f"canonical block #{block.number} does not link to its parent")
-        if block.number:
+        if block.number > chain.anchor:
             try:
                 chain.journal(block.number)  # it exists and decodes
             except DecodeError as exc:

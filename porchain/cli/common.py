@@ -47,6 +47,10 @@ class Home:
         return self.datadir / "genesis.json"
 
     @property
+    def snapshot_dir(self) -> Path:
+        return self.datadir / "snapshots"
+
+    @property
     def info_file(self) -> Path:
         return self.datadir / "node.json"
 

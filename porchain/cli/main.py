@@ -35,6 +35,7 @@ BUILTIN_COMMANDS = {
     "sim": "porchain.cli.sim:sim",
     "relay": "porchain.cli.relay:relay",
     "builder": "porchain.cli.builder:builder",
+    "snapshot": "porchain.cli.snapshot:snapshot",
 }
 
 

@@ -35,6 +35,8 @@ from porchain.net.transport import TcpTransport, split_address
 from porchain.node import Node, NodeConfig, run_until_signalled
 from porchain.pbs.client import RelayAddress
 from porchain.rpc.server import parse_cors
+from porchain.snapshot.bootstrap import open_from_snapshot
+from porchain.snapshot.trustnet import TrustNet
 
 log = logging.getLogger("porchain.node")
 
@@ -144,6 +146,20 @@ def node() -> None:
     is_flag=True,
     help="Allow --behaviour on any chain.",
 )
+@click.option(
+    "--snapshot",
+    "snapshot_source",
+    metavar="FILE|URL",
+    help="Start a new node from this state snapshot (a file, or a peer's "
+    "http://host:port/snapshots/latest) instead of replaying every block: only if k of the "
+    "--trustnet authorities signed it (docs/snapshots.md).",
+)
+@click.option(
+    "--trustnet",
+    "trustnet_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The authorities whose signatures --snapshot needs, and how many (k).",
+)
 @click.option("--mempool-size", type=click.IntRange(1), default=10_000, show_default=True)
 @click.option(
     "--dev",
@@ -174,6 +190,8 @@ def node_run(
     behaviour_name: str | None,
     behaviour_args: tuple[str, ...],
     attack_confirmed: bool,
+    snapshot_source: str | None,
+    trustnet_file: Path | None,
     mempool_size: int,
     dev: bool,
 ) -> None:
@@ -211,8 +229,16 @@ def node_run(
             bootnodes=bootnodes,
             max_peers=max_peers,
         )
+    if snapshot_source is not None and trustnet_file is None:
+        raise click.UsageError("--snapshot needs --trustnet FILE: the authorities to trust")
     node_key = load_node_key(h.datadir / NODE_KEY_FILE)
-    db, chain = open_chain(h.chaindata, default_rules())
+    if snapshot_source is not None:
+        trust = TrustNet.load(trustnet_file)
+        db, chain = open_from_snapshot(
+            h.chaindata, default_rules(), snapshot_source, trust, h.snapshot_dir
+        )
+    else:
+        db, chain = open_chain(h.chaindata, default_rules())
     with db:
         if behaviour.name != HONEST and not (dev_rpc or attack_confirmed):
             remedy = "--dev-rpc on a devnet, or --i-know-this-is-an-attack"
@@ -223,6 +249,7 @@ def node_run(
             rpc_cors=cors,
             mempool_max_txs=mempool_size,
             info_file=h.info_file,
+            snapshot_dir=h.snapshot_dir,
             dev_rpc=dev_rpc,
             builder_api=builder_api,
             relays=relay_addresses,

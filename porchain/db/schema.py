@@ -18,10 +18,21 @@ GENESIS_KEY = VERSION_PREFIX + b"genesis"
 LTHASH_KEY = VERSION_PREFIX + b"lthash"
 COMMITMENT_KEY = VERSION_PREFIX + b"commitment"  # the lattice hash version the state was made by
 FINALIZED_KEY = VERSION_PREFIX + b"finalized"  # [number, hash] of the highest block ever final
+# A node bootstrapped from a snapshot (porchain.snapshot): the snapshot block (8-byte number, then
+# its hash), below which it holds headers only; the lowest header it holds (8-byte number) while
+# it fetches them back to genesis; and, during the bootstrap, the block it is bootstrapping to
+ANCHOR_KEY = VERSION_PREFIX + b"anchor"
+BACKFILL_KEY = VERSION_PREFIX + b"backfill"
+BOOTSTRAP_KEY = VERSION_PREFIX + b"bootstrap"
 
 
 def block_key(block_hash: bytes) -> bytes:
     return VERSION_PREFIX + b"block/" + block_hash
+
+
+def header_key(block_hash: bytes) -> bytes:
+    """A canonical header below a snapshot's block, held without its body."""
+    return VERSION_PREFIX + b"header/" + block_hash
 
 
 def canonical_key(number: int) -> bytes:

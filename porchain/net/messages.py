@@ -36,6 +36,8 @@ class MsgType(IntEnum):
     PONG = 10
     DISCONNECT = 11
     FRAUD = 12
+    GET_HEADERS = 13
+    HEADERS = 14
 
 
 @dataclass(slots=True)
@@ -121,6 +123,21 @@ class Fraud(Record):
     report: bytes = b""
 
 
+@dataclass(slots=True)
+class GetHeaders(Record):
+    """Canonical headers from `start`: what a node started from a snapshot fetches below it."""
+
+    request_id: int = 0
+    start: int = 0
+    count: int = 0
+
+
+@dataclass(slots=True)
+class Headers(Record):
+    request_id: int = 0
+    headers: list[bytes] = field(default_factory=list)
+
+
 Message = (
     Hello
     | Auth
@@ -134,6 +151,8 @@ Message = (
     | Ping
     | Pong
     | Disconnect
+    | GetHeaders
+    | Headers
 )
 
 PAYLOADS: dict[MsgType, type[Record]] = {
@@ -150,9 +169,15 @@ PAYLOADS: dict[MsgType, type[Record]] = {
     MsgType.PONG: Pong,
     MsgType.DISCONNECT: Disconnect,
     MsgType.FRAUD: Fraud,
+    MsgType.GET_HEADERS: GetHeaders,
+    MsgType.HEADERS: Headers,
 }
 TYPES: dict[type[Record], MsgType] = {cls: t for t, cls in PAYLOADS.items()}
-RESPONSES: dict[type[Record], type[Record]] = {GetBlocks: Blocks, GetPeers: Peers}
+RESPONSES: dict[type[Record], type[Record]] = {
+    GetBlocks: Blocks,
+    GetPeers: Peers,
+    GetHeaders: Headers,
+}
 
 
 def encode_message(message: Record) -> bytes:

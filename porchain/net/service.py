@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from porchain import backfill
 from porchain.errors import (
     BlockAlreadyKnown,
     ConflictsWithFinalized,
@@ -53,7 +54,7 @@ from porchain.net.transport import (
     split_address,
 )
 from porchain.pbs.fraud import BadReport, FraudReport, Unverifiable, verify_report
-from porchain.types.blocks import Block
+from porchain.types.blocks import Block, Header
 from porchain.types.records import Record
 from porchain.types.transactions import Transaction
 
@@ -169,6 +170,7 @@ class NetworkService:
                 )
             nursery.start_soon(self._dial_loop)
             nursery.start_soon(self._sync_loop)
+            nursery.start_soon(self._backfill_loop)
             nursery.start_soon(self._status_loop)
             task_status.started()
 
@@ -430,9 +432,13 @@ class NetworkService:
                 peer.send(
                     m.Blocks(message.request_id, self._blocks_from(message.start, message.count))
                 )
+            case m.GetHeaders():
+                peer.send(
+                    m.Headers(message.request_id, self._headers_from(message.start, message.count))
+                )
             case m.GetPeers():
                 peer.send(m.Peers(message.request_id, self._shareable_addresses(peer)))
-            case m.Blocks() | m.Peers():
+            case m.Blocks() | m.Peers() | m.Headers():
                 peer.deliver(message)
             case m.Ping():
                 peer.send(m.Pong(message.nonce))
@@ -540,6 +546,16 @@ class NetworkService:
             blocks.append(block.encode())
         return _fitting(blocks, MAX_BATCH_BYTES)
 
+    def _headers_from(self, start: int, count: int) -> list[bytes]:
+        """Our canonical headers from `start`, as many as we hold in a row (at most a batch)."""
+        headers = []
+        for number in range(start, start + min(count, backfill.MAX_HEADERS)):
+            header = self.chain.get_canonical_header(number)
+            if header is None:
+                break
+            headers.append(header.encode())
+        return headers
+
     def _shareable_addresses(self, peer: Peer) -> list[bytes]:
         """Addresses we dialed and found a node at (never the asker's own)."""
         shared = self.addresses.shareable(excluding=peer.node_id)
@@ -626,6 +642,38 @@ class NetworkService:
             if len(blocks) < self.config.sync_batch:
                 return
             start = blocks[-1].number + 1
+            await trio.lowlevel.checkpoint()
+
+    async def _backfill_loop(self) -> None:
+        """Fetch the headers below our snapshot block, down to genesis (porchain.backfill),
+        from peers that hold them; one that sends headers that do not link is banned."""
+        lacking: set[bytes] = set()  # peers that answered without the headers asked for
+        while (run := backfill.wanted(self.chain)) is not None:
+            start, count = run
+            peers = [p for p in self.peers.values() if p.node_id not in lacking]
+            if not peers:
+                lacking.clear()  # ask again, later: they may have fetched them since
+                await trio.sleep(self.config.status_interval)
+                continue
+            peer = peers[0]
+            try:
+                request = m.GetHeaders(start=start, count=count)
+                answer = await peer.request(request, self.config.request_timeout)
+                raws: list[bytes] = answer.headers  # type: ignore[attr-defined]
+                if len(raws) != count:
+                    lacking.add(peer.node_id)
+                    continue
+                headers = [Header.decode(raw) for raw in raws]
+                backfill.check_headers(self.chain, headers, start)
+            except (trio.TooSlowError, ConnectionClosed):
+                lacking.add(peer.node_id)
+                continue
+            except (DecodeError, backfill.BadHeaders) as exc:
+                self.ban(peer, f"bad headers: {exc}")
+                continue
+            backfill.store_headers(self.chain, headers)
+            if start == 1:
+                log.info("headers checked down to genesis below the snapshot block")
             await trio.lowlevel.checkpoint()
 
     @staticmethod

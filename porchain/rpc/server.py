@@ -1,8 +1,9 @@
 """The HTTP side of RPC: a small ASGI app served by hypercorn on trio (no hand-written HTTP).
 
 Only `POST /` with a JSON body is answered (and, with `--rpc-cors`, the browsers' preflight
-`OPTIONS`); a body over the limit is refused before it is read. Every refusal carries a JSON-RPC
-error object, so a client always learns why.
+`OPTIONS`; and `GET /snapshots/...`, the node's state snapshots: porchain.snapshot.serve); a
+body over the limit is refused before it is read. Every refusal carries a JSON-RPC error object,
+so a client always learns why.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import logging
 import re
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -23,6 +25,8 @@ from porchain.rpc.dispatch import Dispatcher
 from porchain.rpc.limits import RPCLimits
 from porchain.rpc.methods import PorApi
 from porchain.rpc.net import DevApi, NetApi
+from porchain.rpc.snapshot import SnapshotApi
+from porchain.snapshot.serve import SNAPSHOTS_PATH, serve_snapshot
 
 if TYPE_CHECKING:
     from porchain.node import Node
@@ -51,9 +55,15 @@ class RPCApp:
     """ASGI application answering JSON-RPC 2.0 over HTTP POST."""
 
     def __init__(
-        self, dispatcher: Dispatcher, *, cors: tuple[str, ...] = (), limits: RPCLimits
+        self,
+        dispatcher: Dispatcher,
+        *,
+        cors: tuple[str, ...] = (),
+        limits: RPCLimits,
+        snapshot_dir: Path | None = None,
     ) -> None:
         self.dispatcher = dispatcher
+        self.snapshot_dir = snapshot_dir
         self.cors = cors
         self.limits = limits
         self.allow = b"POST, OPTIONS" if cors else b"POST"
@@ -88,6 +98,9 @@ class RPCApp:
                 (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()),
             ]
             await respond(send, 204, b"", extra)
+            return
+        if scope["method"] == "GET" and scope["path"].startswith(SNAPSHOTS_PATH):
+            await serve_snapshot(scope["path"], self.snapshot_dir, send, extra)
             return
         if scope["method"] != "POST":
             extra.append((b"allow", self.allow))
@@ -130,7 +143,7 @@ async def _refuse(
 def rpc_apis(node: Node) -> list[type]:
     """Core namespaces, and those of installed packages (entry point group `porchain.rpc`: a
     class taking the node, or the `ReadView` standing in for it off the event loop)."""
-    apis: list[type] = [PorApi, ConsensusApi, NetApi]
+    apis: list[type] = [PorApi, ConsensusApi, NetApi, SnapshotApi]
     if node.config.dev_rpc:
         apis.append(DevApi)
     if node.config.builder_api:
@@ -144,7 +157,9 @@ def rpc_app(node: Node) -> RPCApp:
     """The node's RPC as an ASGI app (served by `serve_rpc`; in-process in simulations)."""
     limits = node.config.rpc_limits
     dispatcher = Dispatcher(node, rpc_apis(node), limits=limits)
-    return RPCApp(dispatcher, cors=node.config.rpc_cors, limits=limits)
+    return RPCApp(
+        dispatcher, cors=node.config.rpc_cors, limits=limits, snapshot_dir=node.config.snapshot_dir
+    )
 
 
 async def serve_rpc(

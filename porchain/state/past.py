@@ -52,6 +52,22 @@ def past_view(reader: Readable, number: int, max_blocks: int, *, root: bool = Fa
     block `number`, reading the journals of at most `max_blocks` blocks, from `reader`'s own
     block down. With `root`, the view's lattice hash is block `number`'s too, so a state on it
     computes state roots (re-running a block on it, as evidence of an invalid block does)."""
+    old = changed_since(reader, number, max_blocks)
+    if root:
+        old[schema.LTHASH_KEY] = _lthash_before(reader, old).to_bytes()
+    return _Before(reader, old)
+
+
+def anchor_of(reader: Readable) -> int:
+    """The block a snapshot bootstrapped this database at (0: it started from genesis): the
+    oldest block with a state, and with a body."""
+    raw = reader.get(schema.ANCHOR_KEY)
+    return 0 if raw is None else int.from_bytes(raw[:8], "big")
+
+
+def changed_since(reader: Readable, number: int, max_blocks: int) -> dict[bytes, bytes | None]:
+    """Every database key of a state entry changed after canonical block `number`, with its
+    value then (None: absent then), from the journals of at most `max_blocks` blocks."""
     head = State(reader).chain.number
     if number > head:
         raise StateUnavailable(f"block #{number} is not on the chain yet (head #{head})")
@@ -60,13 +76,16 @@ def past_view(reader: Readable, number: int, max_blocks: int, *, root: bool = Fa
             f"the state of block #{number} is {head - number} blocks old; this node serves "
             f"the state of the last {max_blocks} blocks"
         )
+    anchor = anchor_of(reader)
+    if number < anchor:
+        raise StateUnavailable(
+            f"this node started from a snapshot of block #{anchor}: it has no state before it"
+        )
     old: dict[bytes, bytes | None] = {}
     for n in range(head, number, -1):  # newest first: an older block's old value wins
         for key, value in _journal(reader, n):
             old[schema.state_db_key(key)] = value
-    if root:
-        old[schema.LTHASH_KEY] = _lthash_before(reader, old).to_bytes()
-    return _Before(reader, old)
+    return old
 
 
 def _journal(reader: Readable, number: int) -> list[JournalEntry]:

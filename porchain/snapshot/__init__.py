@@ -1,0 +1,1 @@
+"""Trust-net snapshots (PROTOCOL section 14): a finalized state in a file, signed by authorities."""
