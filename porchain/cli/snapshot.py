@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,7 +49,7 @@ def header_json(header: SnapshotHeader) -> dict[str, Any]:
 @contextmanager
 def progress_of(what: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr (when it is a terminal) advanced by the entries done."""
-    with Progress(transient=True, disable=not click.get_text_stream("stderr").isatty()) as bar:
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task(what, total=total)
         yield lambda done: bar.advance(task, done)
 

@@ -21,6 +21,7 @@ FINALIZED_KEY = VERSION_PREFIX + b"finalized"  # [number, hash] of the highest b
 # A node bootstrapped from a snapshot (porchain.snapshot): the snapshot block (8-byte number, then
 # its hash), below which it holds headers only; the lowest header it holds (8-byte number) while
 # it fetches them back to genesis; and, during the bootstrap, the block it is bootstrapping to
+# and the chain id (8 bytes: the genesis state it replaces is gone by then)
 ANCHOR_KEY = VERSION_PREFIX + b"anchor"
 BACKFILL_KEY = VERSION_PREFIX + b"backfill"
 BOOTSTRAP_KEY = VERSION_PREFIX + b"bootstrap"

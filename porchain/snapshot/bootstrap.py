@@ -45,6 +45,9 @@ FETCH_TIMEOUT_SECONDS = 30.0
 
 
 def identity(chain: Chain) -> ChainIdentity:
+    interrupted = chain.db.get(schema.BOOTSTRAP_KEY)
+    if interrupted is not None:  # the genesis state is gone; the marker kept the chain id
+        return ChainIdentity(int.from_bytes(interrupted[-8:], "big"), chain.genesis_hash)
     return ChainIdentity(chain.state().chain.chain_id, chain.genesis_hash)
 
 
@@ -92,7 +95,8 @@ def _write(chain: Chain, header: SnapshotHeader, entries: Iterator[tuple[bytes, 
     db = chain.db
     block = header.decoded_block()
     with db.atomic_batch() as batch:
-        batch.put(schema.BOOTSTRAP_KEY, anchor_value(block.number, block.hash))
+        marker = anchor_value(block.number, block.hash) + header.chain_id.to_bytes(8, "big")
+        batch.put(schema.BOOTSTRAP_KEY, marker)
         for key, _ in db.iterate(schema.STATE_PREFIX):  # the genesis state (or a torn one)
             batch.delete(key)
     lthash, pending = LtHash(), []

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from porchain.crypto.keys import parse_address, recover_address, to_checksum_address
-from porchain.errors import InvalidSignature
+from porchain.errors import DecodeError, InvalidSignature
 from porchain.snapshot.format import SnapshotError, SnapshotPreamble
 
 MAX_AUTHORITIES = 256
@@ -62,7 +62,7 @@ class TrustNet:
                 raise TrustNetError(f"{where}: name and address are non-empty strings")
             try:
                 key = parse_address(address)
-            except ValueError as exc:
+            except (DecodeError, ValueError) as exc:
                 raise TrustNetError(f"{where}: {exc}") from None
             if key in authorities or name in authorities.values():
                 raise TrustNetError(f"{where}: {name} {address} is listed twice")

@@ -29,12 +29,17 @@ from porchain.errors import (
 from porchain.history import MAGIC, HistoryError, read_blocks
 from porchain.net import messages as m
 from porchain.params import WSCParams
+from porchain.snapshot.check import verify
+from porchain.snapshot.format import SnapshotError
+from porchain.snapshot.make import write_snapshot
+from porchain.snapshot.sign import add_signature
+from porchain.snapshot.trustnet import TrustNet
 from porchain.state.state import decode_journal, encode_journal
 from porchain.txjournal import TxJournal
 from porchain.types.blocks import Block, Header
 from porchain.types.records import Record
 from porchain.types.transactions import Transaction
-from tests.factories import key, make_genesis, new_chain, transfer
+from tests.factories import extend, key, make_genesis, new_chain, transfer
 from tests.fuzz.strategies import (
     RLP_ITEMS,
     blocks,
@@ -234,6 +239,37 @@ def test_history_reader_raises_only_history_error_and_round_trips(
     assert [b.encode() for b in read] == [b.encode() for b in chain]
     damaged = data.draw(fuzzed(st.just(history_file(chain))))
     only(HistoryError, lambda raw: list(read_blocks(io.BytesIO(raw), GENESIS_HASH)), damaged)
+
+
+# -- the snapshot file `node run --snapshot` reads --------------------------------------------
+
+
+def snapshot_file() -> bytes:
+    """A real snapshot (of a short chain's finalized block), signed by one authority."""
+    chain = new_chain(make_genesis(), rules=default_rules())
+    while chain.checkpoint.number == 0:
+        extend(chain)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "s.porsnap"
+        write_snapshot(chain, path)
+        add_signature(path, key(20))
+        return path.read_bytes()
+
+
+SNAPSHOT = snapshot_file()
+SNAPSHOT_TRUST = TrustNet(1, {key(20).address: "alice"})
+
+
+@fuzz_settings(80)
+@given(fuzzed(st.just(SNAPSHOT)))
+def test_snapshot_reader_raises_only_snapshot_error(raw: bytes) -> None:
+    checked = only(SnapshotError, lambda r: verify(io.BytesIO(r), trust=SNAPSHOT_TRUST), raw)
+    if checked is not None:
+        assert checked.signatures.trusted == ["alice"]
+
+
+def test_the_fuzzed_snapshot_is_valid() -> None:
+    assert verify(io.BytesIO(SNAPSHOT), trust=SNAPSHOT_TRUST).header.entry_count > 0
 
 
 # -- key files ---------------------------------------------------------------------------------
