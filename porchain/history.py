@@ -70,16 +70,38 @@ def import_blocks(
     """Import each block on top of the chain, yielding it once it is the head.
 
     Blocks the chain already has on its canonical branch are skipped, so an interrupted import
-    can simply be run again. With `now_ms`, a block whose slot has not started is refused: a
+    can simply be run again. The blocks must be consecutive, so every block at or below the
+    local head is checked before anything is written: a history that forks from the chain is
+    refused with nothing imported. With `now_ms`, a block whose slot has not started is refused: a
     history is of the past, and such a block would leave the chain waiting for it. With
     `recovery`, the next blocks' senders are recovered by its workers meanwhile.
     """
+    previous = None
     for block in blocks if recovery is None else recovery.ahead(blocks):
+        if previous is not None and block.number != previous + 1:
+            raise HistoryError(
+                f"history file is not in order: block #{block.number} after #{previous}"
+            )
+        previous = block.number
         if block.number <= chain.head.number:
-            if chain.get_canonical_hash(block.number) != block.hash:
-                raise HistoryError(f"history diverges from the local chain at #{block.number}")
+            check_known(chain, block)
             continue
         if block.header.parent_hash != chain.head.hash:
             raise HistoryError(f"history block #{block.number} does not follow the local head")
         chain.import_block(block, now_ms=now_ms)
         yield block
+
+
+def check_known(chain: Chain, block: Block) -> None:
+    """A history block at or below the local head must be the canonical block there. Below a
+    snapshot's block, a block whose header the node has not fetched yet is skipped: the history
+    is checked where it reaches the snapshot block."""
+    held = chain.get_canonical_hash(block.number)
+    if held == block.hash or (held is None and block.number < chain.anchor):
+        return
+    if block.number <= chain.checkpoint.number:
+        raise HistoryError(
+            f"history forks from the finalized chain at #{block.number} (this node's blocks are "
+            f"final up to #{chain.checkpoint.number}): refused, nothing was imported"
+        )
+    raise HistoryError(f"history diverges from the local chain at #{block.number}")

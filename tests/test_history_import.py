@@ -16,7 +16,16 @@ from porchain.crypto.hashing import keccak
 from porchain.db import LevelDB
 from porchain.history import MAGIC
 from porchain.types.blocks import Block
-from tests.factories import PRODUCER, build_on_head, extend, make_genesis, new_chain, resign
+from tests.factories import (
+    KEYS,
+    PRODUCER,
+    build_on_head,
+    extend,
+    make_genesis,
+    new_chain,
+    resign,
+    transfer,
+)
 
 pytestmark = pytest.mark.usefixtures("quiet_cli_logging")
 
@@ -116,3 +125,52 @@ def test_import_stops_at_the_crafted_block_and_keeps_the_valid_ones(tmp_path: Pa
     assert result.stderr.strip().startswith("Error: slot 18446744073709551615 is over")
     with LevelDB(home / "chaindata", create=False) as db:
         assert Chain(db, default_rules()).head == good.header
+
+
+def history_of(chain: Chain, numbers: range) -> bytes:
+    frames = b"".join(frame(chain.get_block_by_number(n)) for n in numbers)
+    return MAGIC + chain.genesis_hash + frames
+
+
+def test_a_history_that_forks_from_a_finalized_block_is_refused(tmp_path: Path) -> None:
+    """Issue 16: the file is of the same genesis, but its block #1 is not ours, which is final:
+    refused at that block, before any of the file's blocks above our head is written."""
+    home = tmp_path / "home"
+    with LevelDB(home / "chaindata") as db:
+        local = Chain.initialize(db, make_genesis(), default_rules())
+        while local.checkpoint.number < 2:
+            extend(local)
+        head = local.head
+        before = list(db.iterate())
+    fork = new_chain(make_genesis(), rules=default_rules())
+    extend(fork, [transfer(KEYS[1], KEYS[2].address, 5, nonce=0)])
+    while fork.head.number < head.number + 3:
+        extend(fork)
+    history = tmp_path / "history.bin"
+    history.write_bytes(history_of(fork, range(1, fork.head.number + 1)))
+
+    result = CliRunner().invoke(cli, ["--datadir", str(home), "db", "import", str(history)])
+
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == (
+        "Error: history forks from the finalized chain at #1 (this node's blocks are final up "
+        "to #2): refused, nothing was imported"
+    )
+    with LevelDB(home / "chaindata", create=False) as db:
+        assert list(db.iterate()) == before
+
+
+def test_a_history_out_of_order_is_refused(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with LevelDB(home / "chaindata") as db:
+        Chain.initialize(db, make_genesis(), default_rules())
+    source = new_chain(make_genesis(), rules=default_rules())
+    for _ in range(3):
+        extend(source)
+    history = tmp_path / "history.bin"
+    history.write_bytes(history_of(source, range(1, 2)) + history_of(source, range(3, 4))[40:])
+
+    result = CliRunner().invoke(cli, ["--datadir", str(home), "db", "import", str(history)])
+
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == "Error: history file is not in order: block #3 after #1"

@@ -23,6 +23,7 @@ from porchain.clock import SlotClock
 from porchain.composition import default_rules
 from porchain.crypto.keys import PrivateKey
 from porchain.db import LevelDB
+from porchain.history import HistoryError, export_blocks, import_blocks, read_blocks
 from porchain.integrity import CorruptDatabase, Watermark, check_at_open
 from porchain.node import Node, NodeConfig
 from porchain.rpc.server import serve_rpc
@@ -60,10 +61,10 @@ STRANGER = key(23)
 OTHER_CHAIN_ID = 4242
 
 
-def source_chain(chain_id: int = CHAIN_ID) -> tuple[Chain, list[list]]:
+def source_chain(chain_id: int = CHAIN_ID, seed: int = 16) -> tuple[Chain, list[list]]:
     """A chain of random transfers (on the node's rules), with its state after every block."""
     chain = new_chain(make_genesis(chain_id=chain_id), rules=default_rules())
-    rng = random.Random(16)
+    rng = random.Random(seed)
     nonces = dict.fromkeys(KEYS, 0)
     states = [state_entries(chain.db)]
     for _ in range(BLOCKS):
@@ -140,6 +141,8 @@ def test_a_block_not_final_yet_is_refused(source, tmp_path: Path) -> None:
     chain, _ = source
     with pytest.raises(SnapshotError, match=r"is not final yet"):
         write_snapshot(chain, tmp_path / "s.porsnap", at=chain.head.number)
+    with pytest.raises(SnapshotError, match=r"cannot write the snapshot to .*: No such file"):
+        write_snapshot(chain, tmp_path / "nowhere" / "s.porsnap")
     assert not list(tmp_path.iterdir())
 
 
@@ -486,3 +489,31 @@ async def test_a_node_makes_and_serves_snapshots(source, tmp_path: Path) -> None
     header = read_preamble(file).header
     assert list(read_entries(file, header.entry_count)) == states[earlier["number"]]
     assert missing.status_code == 404 and absent.status_code == 404
+
+
+def test_a_history_file_is_checked_against_the_headers_below_the_snapshot(
+    source, tmp_path: Path
+) -> None:
+    """Below its snapshot block a node holds no bodies: a full history's blocks there are checked
+    against the headers it holds (skipped where it has none yet), and the rest imported."""
+    chain, states = source
+    history = io.BytesIO()
+    export_blocks(chain, history)
+    db, node_chain = anchored_node(source, tmp_path)
+    with db:
+        list(
+            import_blocks(
+                node_chain, read_blocks(io.BytesIO(history.getvalue()), chain.genesis_hash)
+            )
+        )
+        assert node_chain.head == chain.head and state_entries(db) == states[-1]
+
+    fork, _ = source_chain(seed=17)  # the same genesis, other transfers
+    (tmp_path / "again").mkdir()
+    db, node_chain = anchored_node(source, tmp_path / "again")
+    with db:
+        headers = [chain.get_block_by_number(n).header for n in range(1, node_chain.anchor)]
+        store_headers(node_chain, headers)
+        with pytest.raises(HistoryError, match=r"forks from the finalized chain at #1 "):
+            list(import_blocks(node_chain, fork.iter_canonical(1)))
+        assert node_chain.head.number == node_chain.anchor

@@ -98,15 +98,19 @@ def write_snapshot(
             block=block.encode(),
         )
         tmp = out.with_name(out.name + ".tmp")
-        with tmp.open("wb") as sink:
-            sink.write(SnapshotPreamble(header).encode())
-            for chunk in chunks(state_entries(view, block.number)):
-                sink.write(b"".join(encode_entry(key, value) for key, value in chunk))
-                if progress is not None:
-                    progress(len(chunk))
-            sink.flush()
-            os.fsync(sink.fileno())
-        tmp.replace(out)
+        try:
+            with tmp.open("wb") as sink:
+                sink.write(SnapshotPreamble(header).encode())
+                for chunk in chunks(state_entries(view, block.number)):
+                    sink.write(b"".join(encode_entry(key, value) for key, value in chunk))
+                    if progress is not None:
+                        progress(len(chunk))
+                sink.flush()
+                os.fsync(sink.fileno())
+            tmp.replace(out)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise SnapshotError(f"cannot write the snapshot to {out}: {exc.strerror}") from None
         return header
     finally:
         view.close()
