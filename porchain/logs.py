@@ -24,6 +24,7 @@ def configure_logging(verbosity: int = 0, *, stream: object = None) -> None:
             "porchain.node",
             "porchain.rpc.server",
             "porchain.net.service",
+            "porchain.snapshot",  # a bootstrap from a snapshot
             "porchain.behaviours",
             "judicial",  # the built-in plugins' duties: a juror's ballots, evidence sent
             "governance",

@@ -22,6 +22,7 @@ from porchain.cli.common import (
     unlock_key,
 )
 from porchain.cli.keys import LIGHT_SCRYPT_N
+from porchain.cli.snapshot import progress_of
 from porchain.clock import SlotClock
 from porchain.composition import default_rules
 from porchain.constants import DEFAULT_RPC_PORT
@@ -234,9 +235,10 @@ def node_run(
     node_key = load_node_key(h.datadir / NODE_KEY_FILE)
     if snapshot_source is not None:
         trust = TrustNet.load(trustnet_file)
-        db, chain = open_from_snapshot(
-            h.chaindata, default_rules(), snapshot_source, trust, h.snapshot_dir
-        )
+        with progress_of("checking the snapshot's entries", None) as advance:
+            db, chain = open_from_snapshot(
+                h.chaindata, default_rules(), snapshot_source, trust, h.snapshot_dir, advance
+            )
     else:
         db, chain = open_chain(h.chaindata, default_rules())
     with db:

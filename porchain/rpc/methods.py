@@ -10,6 +10,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from porchain import __version__
+from porchain.backfill import lowest_held
 from porchain.crypto.keys import to_checksum_address
 from porchain.equivocations import kept_equivocations
 from porchain.pbs.record import BUILDER, RELAY, SourceRecord
@@ -24,6 +25,14 @@ from porchain.verdicts import read_verdict, verdict_json
 if TYPE_CHECKING:
     from porchain.chain import Chain
     from porchain.node import Node
+
+
+def snapshot_info(chain: Chain) -> dict[str, int] | None:
+    """For a node bootstrapped from a snapshot: its block (below which the node holds headers
+    only), and the lowest header it holds while it fetches them back to genesis (0 when done)."""
+    if not chain.anchor:
+        return None
+    return {"block": chain.anchor, "headers_from": lowest_held(chain)}
 
 
 class PorApi:
@@ -201,6 +210,7 @@ class PorApi:
                 "mempool_size": mempool_size,
                 "rpc": self.node.rpc_url,
                 "behaviour": behaviour,
+                "snapshot": snapshot_info(chain),
             }
 
         return Offload(finish)
