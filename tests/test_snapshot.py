@@ -26,6 +26,8 @@ from porchain.db import LevelDB
 from porchain.history import HistoryError, export_blocks, import_blocks, read_blocks
 from porchain.integrity import CorruptDatabase, Watermark, check_at_open
 from porchain.node import Node, NodeConfig
+from porchain.rpc import snapshot as rpc_snapshot
+from porchain.rpc.errors import BUSY, STATE_UNAVAILABLE
 from porchain.rpc.server import serve_rpc
 from porchain.snapshot import bootstrap as bootstrap_module
 from porchain.snapshot.bootstrap import open_from_snapshot
@@ -474,7 +476,10 @@ async def test_a_node_makes_and_serves_snapshots(source, tmp_path: Path) -> None
         listed = await client.call("por_snapshots")
         assert [s["number"] for s in listed] == [made["number"], earlier["number"]]
         error = await client.error("por_createSnapshot", "latest")
-        assert "is not final yet" in error["message"]
+        assert error["code"] == STATE_UNAVAILABLE and "is not final yet" in error["message"]
+        with rpc_snapshot._writing:  # another snapshot is being written
+            error = await client.error("por_createSnapshot")
+        assert error["code"] == BUSY and "a snapshot is being written" in error["message"]
         async with httpx.AsyncClient(timeout=30) as http:
             latest = await http.get(f"{url}/snapshots/latest")
             named = await http.get(f"{url}/snapshots/{earlier['name']}")

@@ -8,7 +8,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from porchain.rpc import params
-from porchain.rpc.errors import INVALID_PARAMS, STATE_UNAVAILABLE, RPCError
+from porchain.rpc.errors import BUSY, INVALID_PARAMS, STATE_UNAVAILABLE, RPCError
 from porchain.rpc.format import hex0x
 from porchain.rpc.view import Offload, on_loop
 from porchain.snapshot.format import SnapshotError
@@ -55,7 +55,7 @@ class SnapshotApi:
 
         def finish(view: Chain) -> dict[str, Any]:
             if not _writing.acquire(blocking=False):
-                raise RPCError(INVALID_PARAMS, "a snapshot is being written; try again later")
+                raise RPCError(BUSY, "a snapshot is being written; try again when it is done")
             try:
                 directory.mkdir(parents=True, exist_ok=True)
                 path = snapshot_path(directory, number)
