@@ -27,7 +27,7 @@ from porchain.history import HistoryError, export_blocks, import_blocks, read_bl
 from porchain.integrity import CorruptDatabase, Watermark, check_at_open
 from porchain.node import Node, NodeConfig
 from porchain.rpc import snapshot as rpc_snapshot
-from porchain.rpc.errors import BUSY, STATE_UNAVAILABLE
+from porchain.rpc.errors import NOT_WRITTEN, STATE_UNAVAILABLE
 from porchain.rpc.server import serve_rpc
 from porchain.snapshot import bootstrap as bootstrap_module
 from porchain.snapshot.bootstrap import open_from_snapshot
@@ -100,7 +100,7 @@ def signed_snapshot(chain: Chain, out: Path, signers: list[PrivateKey]) -> Path:
 def entries_of(path: Path) -> list[tuple[bytes, bytes]]:
     with path.open("rb") as file:
         header = read_preamble(file).header
-        return list(read_entries(file, header.entry_count))
+        return list(read_entries(file, header))
 
 
 def fresh_home(tmp_path: Path) -> Path:
@@ -254,12 +254,31 @@ def tampered_entry(chain: Chain, out: Path) -> Path:
     signed_snapshot(chain, out, list(AUTHORITIES.values()))
     with out.open("rb") as file:
         preamble = read_preamble(file)
-        entries = list(read_entries(file, preamble.header.entry_count))
+        entries = list(read_entries(file, preamble.header))
     at = len(entries) // 2
     key_, value = entries[at]
     entries[at] = (key_, value[:-1] + bytes([value[-1] ^ 1]))
     out.write_bytes(preamble.encode() + b"".join(encode_entry(k, v) for k, v in entries))
     return out
+
+
+def test_entries_past_the_header_s_size_are_refused(source, tmp_path: Path) -> None:
+    """A server cannot make a download grow: the reader stops at the size the signed header
+    gives."""
+    path = signed_snapshot(source[0], tmp_path / "s.porsnap", list(AUTHORITIES.values()))
+    with path.open("rb") as file:
+        preamble = read_preamble(file)
+        entries = list(read_entries(file, preamble.header))
+    key_, value = entries[-1]
+    entries[-1] = (key_, value + b"\x00" * 2**20)
+    padded = preamble.encode() + b"".join(encode_entry(k, v) for k, v in entries)
+    stream = io.BytesIO(padded)
+    read_preamble(stream)
+    with pytest.raises(
+        SnapshotError, match=rf"entries pass its header's size at entry {len(entries)} "
+    ):
+        list(read_entries(stream, preamble.header))
+    assert stream.tell() < len(padded) - 2**20  # the padding was never read
 
 
 def truncated_file(chain: Chain, out: Path) -> Path:
@@ -475,11 +494,21 @@ async def test_a_node_makes_and_serves_snapshots(source, tmp_path: Path) -> None
         earlier = await client.call("por_createSnapshot", chain.checkpoint.number - 1)
         listed = await client.call("por_snapshots")
         assert [s["number"] for s in listed] == [made["number"], earlier["number"]]
+        assert listed[0] == made
         error = await client.error("por_createSnapshot", "latest")
         assert error["code"] == STATE_UNAVAILABLE and "is not final yet" in error["message"]
         with rpc_snapshot._writing:  # another snapshot is being written
             error = await client.error("por_createSnapshot")
-        assert error["code"] == BUSY and "a snapshot is being written" in error["message"]
+        assert error["code"] == NOT_WRITTEN and "a snapshot is being written" in error["message"]
+        add_signature(directory / made["name"], AUTHORITIES["alice"])
+        again = await client.call("por_createSnapshot")  # kept, with its signature
+        assert again == {**made, "signatures": 1}
+        for number in range(chain.checkpoint.number - 7, chain.checkpoint.number - 1):
+            await client.call("por_createSnapshot", number)
+        error = await client.error("por_createSnapshot", chain.checkpoint.number - 8)
+        assert (
+            error["code"] == NOT_WRITTEN and "at most 8 snapshots and holds 8" in error["message"]
+        )
         async with httpx.AsyncClient(timeout=30) as http:
             latest = await http.get(f"{url}/snapshots/latest")
             named = await http.get(f"{url}/snapshots/{earlier['name']}")
@@ -492,7 +521,7 @@ async def test_a_node_makes_and_serves_snapshots(source, tmp_path: Path) -> None
     assert checked.header.number == made["number"]
     file = io.BytesIO(named.content)
     header = read_preamble(file).header
-    assert list(read_entries(file, header.entry_count)) == states[earlier["number"]]
+    assert list(read_entries(file, header)) == states[earlier["number"]]
     assert missing.status_code == 404 and absent.status_code == 404
 
 

@@ -16,7 +16,7 @@ RESPONSE_TOO_LARGE = -32003  # as geth: the answer (or a batch's answers) over t
 ORIGIN_NOT_ALLOWED = -32004  # a browser page from an origin not in --rpc-cors
 STORAGE_FAULT = -32005  # the node cannot write to its disk: nothing of the request was stored
 NONCE_TAKEN = -32006  # sent with replace=false, and a pending transaction has the nonce
-BUSY = -32007  # one snapshot is written at a time: try again when it is done
+NOT_WRITTEN = -32007  # a snapshot: another is being written, or the node holds MAX_STORED
 
 
 class RPCError(Exception):

@@ -8,12 +8,12 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from porchain.rpc import params
-from porchain.rpc.errors import BUSY, INVALID_PARAMS, STATE_UNAVAILABLE, RPCError
+from porchain.rpc.errors import INVALID_PARAMS, NOT_WRITTEN, STATE_UNAVAILABLE, RPCError
 from porchain.rpc.format import hex0x
 from porchain.rpc.view import Offload, on_loop
 from porchain.snapshot.format import SnapshotError
 from porchain.snapshot.make import write_snapshot
-from porchain.snapshot.store import MAX_LISTED, describe, snapshot_path, stored_numbers
+from porchain.snapshot.store import MAX_LISTED, MAX_STORED, describe, snapshot_path, stored_numbers
 from porchain.state.past import StateUnavailable
 
 if TYPE_CHECKING:
@@ -55,10 +55,21 @@ class SnapshotApi:
 
         def finish(view: Chain) -> dict[str, Any]:
             if not _writing.acquire(blocking=False):
-                raise RPCError(BUSY, "a snapshot is being written; try again when it is done")
+                raise RPCError(
+                    NOT_WRITTEN, "a snapshot is being written; try again when it is done"
+                )
             try:
-                directory.mkdir(parents=True, exist_ok=True)
                 path = snapshot_path(directory, number)
+                if path.exists():  # kept as it is, with the signatures it may have gathered
+                    return snapshot_json(*describe(path))
+                stored = stored_numbers(directory)
+                if len(stored) >= MAX_STORED:
+                    raise RPCError(
+                        NOT_WRITTEN,
+                        f"the node keeps at most {MAX_STORED} snapshots and holds "
+                        f"{len(stored)}: remove old ones from {directory}",
+                    )
+                directory.mkdir(parents=True, exist_ok=True)
                 header = write_snapshot(view, path, at=number)
             except (SnapshotError, StateUnavailable) as exc:
                 raise RPCError(STATE_UNAVAILABLE, str(exc)) from None

@@ -70,7 +70,7 @@ def bootstrap(
             check_entries(source, header, progress)
         with path.open("rb") as source:
             read_preamble(source)
-            _write(chain, header, read_entries(source, header.entry_count))
+            _write(chain, header, read_entries(source, header))
     except OSError as exc:
         raise SnapshotError(f"cannot read the snapshot {path}: {exc.strerror}") from None
     log.info("bootstrapped from snapshot block=#%d entries=%d", header.number, header.entry_count)
@@ -137,7 +137,7 @@ def fetch(url: str, dest: Path, chain: Chain, trust: TrustNet) -> None:
             preamble = open_trusted(response, identity(chain), trust)
             with dest.open("wb") as sink:
                 sink.write(preamble.encode())
-                for key, value in read_entries(response, preamble.header.entry_count):
+                for key, value in read_entries(response, preamble.header):
                     sink.write(encode_entry(key, value))
     except (URLError, OSError, ValueError) as exc:
         raise SnapshotError(f"cannot download the snapshot from {url}: {exc}") from None

@@ -67,7 +67,7 @@ def check_entries(
 ) -> None:
     """Recompute the lattice hash of the entries left in `source`; refuse a mismatch."""
     lthash = LtHash()
-    for chunk in chunks(read_entries(source, header.entry_count)):
+    for chunk in chunks(read_entries(source, header)):
         lthash.lanes = lthash.lanes + sum_entries(chunk)
         if progress is not None:
             progress(len(chunk))

@@ -3,7 +3,8 @@
 Layout (every length big-endian):
 
     b"PORSNAP1"                       magic and format version
-    u32 length, SnapshotHeader RLP    what the file claims (chain, block, state root, entry count)
+    u32 length, SnapshotHeader RLP    what the file claims (chain, block, state root, entry count
+                                      and the entries' size in bytes)
     u32 length, RLP list of sigs      authorities' 65-byte signatures over `signing_hash(header)`
     entry_count entries:              u16 key length, u32 value length, state key, value,
                                       keys strictly ascending
@@ -52,6 +53,7 @@ class SnapshotHeader(Record):
     block_hash: bytes = b""
     state_root: bytes = b""
     entry_count: int = 0
+    entries_bytes: int = 0  # the size of the entries part, so a download is bounded by it
     commitment_version: int = 0
     block: bytes = b""  # the snapshot block's RLP
 
@@ -135,18 +137,29 @@ def read_preamble(source: BinaryIO) -> SnapshotPreamble:
     return SnapshotPreamble(header, signatures)
 
 
-def read_entries(source: BinaryIO, count: int) -> Iterator[tuple[bytes, bytes]]:
-    """The `count` entries that follow the preamble, checked for order and the end of file."""
+def entry_size(key: bytes, value: bytes) -> int:
+    return _ENTRY_HEAD.size + len(key) + len(value)
+
+
+def read_entries(source: BinaryIO, header: SnapshotHeader) -> Iterator[tuple[bytes, bytes]]:
+    """The header's entries, which follow the preamble, checked for order, for the size the
+    header gives (never read past it), and for the end of file."""
+    count, left = header.entry_count, header.entries_bytes
     previous = b""
     for index in range(count):
         where = f"entry {index + 1} of {count}"
         key_size, value_size = _ENTRY_HEAD.unpack(_read_exact(source, _ENTRY_HEAD.size, where))
         if key_size > MAX_KEY_BYTES or value_size > MAX_VALUE_BYTES:
             raise SnapshotError(f"the snapshot's {where} is over the size limits")
+        left -= _ENTRY_HEAD.size + key_size + value_size
+        if left < 0:
+            raise SnapshotError(f"the snapshot's entries pass its header's size at {where}")
         key = _read_exact(source, key_size, where)
         if index and key <= previous:
             raise SnapshotError(f"the snapshot's keys are not in ascending order at {where}")
         yield key, _read_exact(source, value_size, where)
         previous = key
+    if left:
+        raise SnapshotError(f"the snapshot's {count} entries are {left} bytes short of its size")
     if source.read(1):
         raise SnapshotError(f"the snapshot file has bytes after its {count} entries")

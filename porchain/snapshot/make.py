@@ -26,6 +26,7 @@ from porchain.snapshot.format import (
     SnapshotHeader,
     SnapshotPreamble,
     encode_entry,
+    entry_size,
 )
 from porchain.state.lthash import COMMITMENT_VERSION, LtHash, sum_entries
 from porchain.state.past import PAST_STATE_BLOCKS, changed_since
@@ -76,10 +77,11 @@ def write_snapshot(
     view = chain.db.snapshot()
     try:
         block = snapshot_block(Chain(view, chain.rules), at)  # the chain as the view reads it
-        lthash, count = LtHash(), 0
+        lthash, count, size = LtHash(), 0, 0
         for chunk in chunks(state_entries(view, block.number)):
             lthash.lanes = lthash.lanes + sum_entries(chunk)
             count += len(chunk)
+            size += sum(entry_size(key, value) for key, value in chunk)
             if any(len(key) > MAX_KEY_BYTES for key, _ in chunk):
                 raise SnapshotError("a state key is over the snapshot format's limit")
         if lthash.root() != block.header.state_root:
@@ -94,6 +96,7 @@ def write_snapshot(
             block_hash=block.hash,
             state_root=block.header.state_root,
             entry_count=count,
+            entries_bytes=size,
             commitment_version=COMMITMENT_VERSION,
             block=block.encode(),
         )

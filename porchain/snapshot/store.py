@@ -14,6 +14,7 @@ from porchain.snapshot.format import SnapshotError, SnapshotHeader, read_preambl
 SUFFIX = ".porsnap"
 NAME = re.compile(r"^(?:[0-9]{1,19}\.porsnap|latest)$")
 MAX_LISTED = 64
+MAX_STORED = 8  # snapshots a node writes on request (por_createSnapshot) before it refuses
 
 
 def snapshot_path(directory: Path, number: int) -> Path:
