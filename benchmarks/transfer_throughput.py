@@ -41,10 +41,10 @@ def make_keys(count: int, seed: bytes) -> list[PrivateKey]:
 
 
 def make_genesis(
-    producer: PrivateKey, senders: list[PrivateKey], *, genesis_time: int = 0
+    producer: PrivateKey, senders: list[PrivateKey], *, genesis_time: int = 0, rep: str = "1000"
 ) -> Genesis:
     alloc = {to_checksum_address(k.address): {"balance": "1000000"} for k in senders}
-    alloc[to_checksum_address(producer.address)] = {"balance": "1", "rep_encumbered": "1000"}
+    alloc[to_checksum_address(producer.address)] = {"balance": "1", "rep_encumbered": rep}
     return Genesis.from_json(
         {
             "chain_id": CHAIN_ID,

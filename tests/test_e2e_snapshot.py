@@ -1,6 +1,7 @@
 """End to end (issue 16): a fifth node joins a running devnet from a snapshot two of its three
 authorities signed, instead of replaying the chain; it follows the head, its state root is the
 others' at every height after the snapshot, and it fetches the headers below it back to genesis.
+Then a devnet node is restarted afresh from the same snapshot, and rejoins.
 """
 
 from __future__ import annotations
@@ -121,3 +122,10 @@ def test_a_fifth_node_joins_from_a_snapshot_signed_by_two_authorities(
         kept = httpx.get(f"{node5.url}/snapshots/latest", timeout=60)
         assert kept.status_code == 200 and kept.content == path.read_bytes()  # it serves it on
         assert "bootstrapped from snapshot" in node5.log()
+
+    # a devnet node reset to rejoin from a peer's snapshot instead of replaying every block
+    again = devnet(root, "restart", "node3", "--snapshot", served, "--trustnet", str(trust))
+    assert f"node3: chain data replaced by the snapshot of #{made['number']}" in again.stderr
+    node3 = RPCClient(url["node3"])
+    assert node3.call("por_nodeInfo")["snapshot"]["block"] == made["number"]
+    wait_for(lambda: in_step(node3, url["node1"]), "node3 back in step with node1")

@@ -30,7 +30,7 @@ from porchain.rpc import snapshot as rpc_snapshot
 from porchain.rpc.errors import NOT_WRITTEN, STATE_UNAVAILABLE
 from porchain.rpc.server import serve_rpc
 from porchain.snapshot import bootstrap as bootstrap_module
-from porchain.snapshot.bootstrap import open_from_snapshot
+from porchain.snapshot.bootstrap import open_from_snapshot, replace_chain
 from porchain.snapshot.check import verify
 from porchain.snapshot.format import (
     SnapshotError,
@@ -551,3 +551,26 @@ def test_a_history_file_is_checked_against_the_headers_below_the_snapshot(
         with pytest.raises(HistoryError, match=r"forks from the finalized chain at #1 "):
             list(import_blocks(node_chain, fork.iter_canonical(1)))
         assert node_chain.head.number == node_chain.anchor
+
+
+def test_a_node_s_chain_data_is_replaced_only_by_a_whole_bootstrap(source, tmp_path: Path) -> None:
+    """`devnet restart --snapshot`: a refused snapshot leaves the old chain data; a trusted one
+    replaces it, built beside it."""
+    chain, states = source
+    home = fresh_home(tmp_path)
+    with LevelDB(home / "chaindata", create=False) as db:
+        Chain(db, default_rules()).import_block(chain.get_block_by_number(1))
+    before = database_contents(home)
+    untrusted = fewer_than_k(chain, tmp_path / "one.porsnap")
+    genesis, rules, kept = make_genesis(), default_rules(), home / "snapshots"
+    with pytest.raises(SnapshotError, match="is not trusted"):
+        replace_chain(home / "chaindata", genesis, rules, str(untrusted), trust_net(), kept)
+    assert database_contents(home) == before
+    assert sorted(p.name for p in home.iterdir()) == ["chaindata", "snapshots"]
+
+    trusted = signed_snapshot(chain, tmp_path / "s.porsnap", list(AUTHORITIES.values()))
+    anchor = replace_chain(home / "chaindata", genesis, rules, str(trusted), trust_net(), kept)
+    assert anchor == chain.checkpoint.number
+    assert sorted(p.name for p in home.iterdir()) == ["chaindata", "snapshots"]
+    with LevelDB(home / "chaindata", create=False) as db:
+        assert state_entries(db) == states[anchor]

@@ -18,8 +18,9 @@ from types import FrameType
 import click
 import trio
 
-from porchain.cli.common import console, emit, output_option
+from porchain.cli.common import Home, console, emit, output_option
 from porchain.cli.devnet_view import ForegroundView, print_unclipped, report_view, status_view
+from porchain.composition import default_rules
 from porchain.devnet.controller import run_controller
 from porchain.devnet.errors import DevnetError
 from porchain.devnet.layout import (
@@ -44,7 +45,10 @@ from porchain.devnet.processes import (
 )
 from porchain.devnet.report import collect_report
 from porchain.devnet.status import DevnetStatus, collect_status
+from porchain.genesis import Genesis
 from porchain.params import preset_names
+from porchain.snapshot.bootstrap import replace_chain
+from porchain.snapshot.trustnet import TrustNet
 
 FOLLOW_POLL_SECONDS = 0.25
 
@@ -299,16 +303,53 @@ def stop_everything(devnet_: Devnet) -> dict[str, object]:
 @devnet.command("restart")
 @dir_option
 @click.argument("names", nargs=-1, required=True, metavar="NODE...")
+@click.option(
+    "--snapshot",
+    "snapshot_source",
+    metavar="FILE|URL",
+    help="Restart them afresh from this signed snapshot (a peer's "
+    "http://host:port/snapshots/latest): their chain data is replaced (docs/snapshots.md).",
+)
+@click.option(
+    "--trustnet",
+    "trustnet_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The authorities whose signatures --snapshot needs, and how many (k).",
+)
 @output_option
 @click.pass_context
-def devnet_restart(ctx: click.Context, names: tuple[str, ...], output: str) -> None:
+def devnet_restart(
+    ctx: click.Context,
+    names: tuple[str, ...],
+    snapshot_source: str | None,
+    trustnet_file: Path | None,
+    output: str,
+) -> None:
     """Stop (if running) and start nodes; return once they answer RPC."""
+    if snapshot_source is not None and trustnet_file is None:
+        raise click.UsageError("--snapshot needs --trustnet FILE: the authorities to trust")
     devnet_ = devnet_dir(ctx).load()
     for name in names:
         devnet_.datadir(name)  # refuse unknown names before touching anything
+    trust = TrustNet.load(trustnet_file) if trustnet_file is not None else None
     supervisor = Supervisor(devnet_)
     supervisor.stop(names)
-    start_and_wait(devnet_, supervisor, list(names))
+    try:
+        if snapshot_source is not None and trust is not None:
+            genesis = Genesis.load(devnet_.genesis_file)
+            for name in names:
+                home = Home(devnet_.datadir(name))
+                anchor = replace_chain(
+                    home.chaindata,
+                    genesis,
+                    default_rules(),
+                    snapshot_source,
+                    trust,
+                    home.snapshot_dir,
+                )
+                click.echo(f"{name}: chain data replaced by the snapshot of #{anchor}", err=True)
+    finally:  # a refused snapshot leaves a node's chain data as it was: it is started on it
+        start_and_wait(devnet_, supervisor, list(names))
     print_status(output, current_status(devnet_, supervisor))
 
 

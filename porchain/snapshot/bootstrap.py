@@ -24,6 +24,7 @@ from porchain.chain import Chain, Checkpoint
 from porchain.consensus.modules import Rules
 from porchain.db import schema
 from porchain.db.level import LevelDB
+from porchain.genesis import Genesis
 from porchain.integrity import Watermark, check_at_open
 from porchain.snapshot.check import ChainIdentity, Progress, check_entries, open_trusted
 from porchain.snapshot.format import (
@@ -177,6 +178,37 @@ def open_from_snapshot(
     except BaseException:
         db.close()
         raise
+
+
+def replace_chain(
+    chaindata: Path,
+    genesis: Genesis,
+    rules: Rules,
+    source: str,
+    trust: TrustNet,
+    snapshot_dir: Path,
+) -> int:
+    """Replace a stopped node's chain data with a new one bootstrapped from the snapshot at
+    `source` (a devnet node reset to rejoin from a peer's snapshot). The new database is built
+    beside the old one and swapped in only once complete: a refused snapshot, or a crash, leaves
+    the old one in place. Returns the snapshot's block number."""
+    fresh = chaindata.with_name(chaindata.name + ".from-snapshot")
+    old = chaindata.with_name(chaindata.name + ".replaced")
+    shutil.rmtree(fresh, ignore_errors=True)  # what an interrupted reset left
+    try:
+        with LevelDB(fresh) as db:
+            Chain.initialize(db, genesis, rules)
+        db, chain = open_from_snapshot(fresh, rules, source, trust, snapshot_dir)
+        db.close()
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    if chaindata.exists():
+        chaindata.rename(old)
+    fresh.rename(chaindata)
+    shutil.rmtree(old, ignore_errors=True)
+    return chain.anchor
 
 
 def _keep(file: Path, kept: Path) -> None:
