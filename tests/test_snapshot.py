@@ -40,6 +40,7 @@ from porchain.snapshot.format import (
 )
 from porchain.snapshot.make import write_snapshot
 from porchain.snapshot.sign import add_signature
+from porchain.snapshot.store import snapshot_path
 from porchain.snapshot.trustnet import TrustNet, TrustNetError
 from porchain.verify import verify_chain
 from tests.factories import (
@@ -574,3 +575,36 @@ def test_a_node_s_chain_data_is_replaced_only_by_a_whole_bootstrap(source, tmp_p
     assert sorted(p.name for p in home.iterdir()) == ["chaindata", "snapshots"]
     with LevelDB(home / "chaindata", create=False) as db:
         assert state_entries(db) == states[anchor]
+
+
+async def test_a_new_node_bootstraps_from_a_peer_s_url(source, tmp_path: Path) -> None:
+    """`node run --snapshot http://peer/snapshots/latest`: downloaded, checked, kept to be
+    served on; an untrusted one is refused from its header, and nothing is left behind."""
+    chain, states = source
+    served = tmp_path / "peer"
+    served.mkdir()
+    signed_snapshot(chain, snapshot_path(served, chain.checkpoint.number), [AUTHORITIES["bob"]])
+    clock = SlotClock(GENESIS_TIME_MS, chain.state().params.slot_ms)
+    node = Node(chain, clock, config=NodeConfig(rpc_port=0, produce=False, snapshot_dir=served))
+    home = fresh_home(tmp_path)
+    kept = home / "snapshots"
+
+    def start(trust: TrustNet) -> int:
+        db, started = open_from_snapshot(
+            home / "chaindata", default_rules(), f"{url}/snapshots/latest", trust, kept
+        )
+        db.close()
+        return started.anchor
+
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(serve_rpc, node, "127.0.0.1", 0)
+        with pytest.raises(SnapshotError, match=r"signed by 1 trusted authorities \(bob\)"):
+            await trio.to_thread.run_sync(start, trust_net(k=2))
+        assert not list(kept.iterdir())  # no partial download left
+        assert await trio.to_thread.run_sync(start, trust_net(k=1)) == chain.checkpoint.number
+        nursery.cancel_scope.cancel()
+    assert sorted(p.name for p in kept.iterdir()) == [f"{chain.checkpoint.number}.porsnap"]
+    name = f"{chain.checkpoint.number}.porsnap"
+    assert (kept / name).read_bytes() == (served / name).read_bytes()
+    with LevelDB(home / "chaindata", create=False) as db:
+        assert state_entries(db) == states[chain.checkpoint.number]

@@ -169,7 +169,7 @@ def open_from_snapshot(
             bootstrapped = bootstrap(chain, file, trust, progress)
             if bootstrapped is not None:
                 chain = bootstrapped
-                _keep(file, snapshot_path(snapshot_dir, chain.anchor))
+                _keep(file, snapshot_path(snapshot_dir, chain.anchor), moved=file == download)
                 Watermark.of(db).advance(chain.finalized)
         finally:
             download.unlink(missing_ok=True)
@@ -211,10 +211,12 @@ def replace_chain(
     return chain.anchor
 
 
-def _keep(file: Path, kept: Path) -> None:
-    """Keep the snapshot a node started from where it serves snapshots from."""
-    if file.resolve() == kept.resolve():
-        return
-    tmp = kept.with_name(kept.name + ".tmp")
-    shutil.copyfile(file, tmp)
-    tmp.replace(kept)
+def _keep(file: Path, kept: Path, *, moved: bool) -> None:
+    """Keep the snapshot a node started from where it serves snapshots from: a download is
+    moved there, a file given is copied."""
+    if moved:
+        file.replace(kept)
+    elif file.resolve() != kept.resolve():
+        tmp = kept.with_name(kept.name + ".tmp")
+        shutil.copyfile(file, tmp)
+        tmp.replace(kept)
