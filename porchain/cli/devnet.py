@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -423,9 +424,7 @@ def devnet_logs(ctx: click.Context, name: str, follow: bool, lines: int) -> None
     if not path.exists():
         raise DevnetError(f"{name} has no log yet (start it with `porchain devnet up`)")
     with path.open("r", errors="replace") as log:
-        text = log.read()
-        shown = text.splitlines(keepends=True)
-        click.echo("".join(shown[-lines:] if lines else shown), nl=False)
+        click.echo("".join(deque(log, maxlen=lines or None)), nl=False)  # the last lines only
         if not follow:
             return
         try:
