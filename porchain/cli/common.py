@@ -18,7 +18,7 @@ from porchain.constants import DEFAULT_RPC_PORT
 from porchain.crypto.keys import PrivateKey, parse_address
 from porchain.crypto.keystore import Keystore
 from porchain.errors import DecodeError, KeystoreError, PorchainError
-from porchain.rpc.client import RPCClient
+from porchain.rpc.client import RPCClient, node_url
 
 DEFAULT_DATADIR = Path("~/.porchain").expanduser()
 DEV_CHAIN_ID = 1337  # as the devnet manifests' default
@@ -88,12 +88,24 @@ output_option = click.option(
     help="Output format.",
 )
 
+
+def _rpc_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return node_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
 rpc_option = click.option(
     "--rpc",
     "rpc_url",
     envvar="PORCHAIN_RPC",
     default=None,
-    help="Node RPC URL (default: the datadir's running node, else http://127.0.0.1:8645).",
+    callback=_rpc_url,
+    help="Node RPC URL, http://HOST:PORT or HOST:PORT (default: the datadir's running node, "
+    "else http://127.0.0.1:8645).",
 )
 
 

@@ -262,7 +262,7 @@ def tx_transfer(
     rpc_url: str | None,
     output: str,
 ) -> None:
-    """Send AMOUNT $ (e.g. 1.5) to TO (an address or a key name)."""
+    """Send AMOUNT $ (a decimal, like 1.5) to TO (an address or a key name)."""
     recipient = resolve_account(home(ctx), to)
     send_transaction(
         ctx,

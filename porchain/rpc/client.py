@@ -6,6 +6,7 @@ import http.client
 import itertools
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -22,6 +23,24 @@ class RemoteError(PorchainError):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+def node_url(text: str) -> str:
+    """A node's RPC URL as a user may give it: `host:port` means `http://host:port`."""
+    url = text.strip()
+    if "://" not in url:
+        url = f"http://{url}"
+    try:
+        parsed = urllib.parse.urlsplit(url)
+        parsed.port  # noqa: B018 -- a port that is not a number raises here
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(
+            f"{text!r} is not a node's RPC URL: give http://HOST:PORT or HOST:PORT "
+            "(e.g. http://127.0.0.1:8645)"
+        )
+    return url
 
 
 class RPCClient:
