@@ -147,7 +147,13 @@ def read_password(password_file: Path | None, *, confirm: bool = False, what: st
         raise PorchainError(
             f"no password for the {what}: use --password-file or set {PASSWORD_ENV}"
         )
-    return click.prompt(f"Password for the {what}", hide_input=True, confirmation_prompt=confirm)
+    return click.prompt(  # Enter alone is the empty password (a dev account's)
+        f"Password for the {what}",
+        hide_input=True,
+        confirmation_prompt=confirm,
+        default="",
+        show_default=False,
+    )
 
 
 password_option = click.option(
