@@ -24,6 +24,7 @@ DEFAULT_DATADIR = Path("~/.porchain").expanduser()
 DEV_CHAIN_ID = 1337  # as the devnet manifests' default
 DEVNET_CHAIN_IDS = frozenset({DEV_CHAIN_ID})  # where --behaviour needs no confirmation
 PASSWORD_ENV = "PORCHAIN_PASSWORD"
+DATADIR_ENV = "PORCHAIN_DATADIR"
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -33,6 +34,12 @@ class Home:
     """A node's data directory and where its parts live."""
 
     datadir: Path
+    found: str | None = None  # why this one, when the CLI found it rather than was told
+
+    def where(self) -> str:
+        """Which data directory this is and how to choose another, for errors."""
+        why = f", {self.found}" if self.found else ""
+        return f"{self.datadir}{why}; --datadir or {DATADIR_ENV} chooses another"
 
     @property
     def keystore(self) -> Keystore:
@@ -75,8 +82,29 @@ def resolve_account(h: Home, text: str) -> bytes:
             return h.keystore.find(text).address
         except KeystoreError:
             raise PorchainError(
-                f"{text!r} is neither an address nor a key in the keystore"
+                f"{text!r} is neither an address nor a key in the keystore of {h.where()}"
             ) from None
+
+
+def running(info_file: Path) -> bool:
+    """Whether the node that wrote `info_file` (its node.json) is running."""
+    try:
+        os.kill(int(json.loads(info_file.read_text())["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError, OverflowError):
+        return False
+    return True
+
+
+def running_dev_home() -> Home | None:
+    """The accounts of the one dev setup running under the default data directory: a devnet's
+    (`devnet up`), or a dev node's (`node run --dev`); None if none is, or both are."""
+    devnet = DEFAULT_DATADIR / "devnet"
+    found = []
+    if any(running(info) for info in devnet.glob("*/node.json")):
+        found.append(Home(devnet / "accounts", found="the running devnet's accounts"))
+    if running(DEFAULT_DATADIR / "dev" / "node.json"):
+        found.append(Home(DEFAULT_DATADIR / "dev", found="the running dev node's"))
+    return found[0] if len(found) == 1 else None
 
 
 output_option = click.option(
@@ -164,8 +192,12 @@ password_option = click.option(
 
 
 def unlock_key(ctx: click.Context, name: str, password_file: Path | None) -> PrivateKey:
-    keystore = home(ctx).keystore
-    entry = keystore.find(name)
+    h = home(ctx)
+    keystore = h.keystore
+    try:
+        entry = keystore.find(name)
+    except KeystoreError as exc:
+        raise KeystoreError(f"{exc} (the keystore of {h.where()})") from None
     return keystore.unlock(entry.name, read_password(password_file, what=f"key {entry.name}"))
 
 

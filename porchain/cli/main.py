@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from porchain import __version__
-from porchain.cli.common import DEFAULT_DATADIR, Home
+from porchain.cli.common import DATADIR_ENV, DEFAULT_DATADIR, Home, running_dev_home
 from porchain.errors import PorchainError, leaf_exceptions
 from porchain.logs import configure_logging
 
@@ -37,6 +38,8 @@ BUILTIN_COMMANDS = {
     "builder": "porchain.cli.builder:builder",
     "snapshot": "porchain.cli.snapshot:snapshot",
 }
+# the commands that act as a node's client with accounts (the others run or manage a node)
+CLIENT_COMMANDS = frozenset({"tx", "chain", "rep", "gov", "jud"})
 
 
 def plugin_commands() -> dict[str, EntryPoint]:
@@ -86,7 +89,7 @@ def _describe(exc: BaseException) -> str:
 @click.option(
     "--datadir",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="PORCHAIN_DATADIR",
+    envvar=DATADIR_ENV,
     default=DEFAULT_DATADIR,
     show_default=True,
     help="Node data directory (keystore, chain database, genesis).",
@@ -97,7 +100,18 @@ def _describe(exc: BaseException) -> str:
 def cli(ctx: click.Context, datadir: Path, verbose: int) -> None:
     """porchain: a Proof-of-Reputation chain whose block producers form a DAO."""
     ctx.obj = Home(datadir.expanduser())
+    if ctx.get_parameter_source("datadir") == ParameterSource.DEFAULT:
+        ctx.obj = client_home(ctx.obj, ctx.invoked_subcommand)
     configure_logging(verbose)
+
+
+def client_home(default: Home, command: str | None) -> Home:
+    """For a command that uses accounts on a node, with no --datadir given: the default data
+    directory if it holds keys, else the accounts of the one dev setup running (a devnet's, or
+    `node run --dev`'s), so that `tx transfer bob 1 --from alice` works beside `devnet up`."""
+    if command not in CLIENT_COMMANDS or any(default.keystore.directory.glob("*")):
+        return default
+    return running_dev_home() or default
 
 
 logging.captureWarnings(True)
