@@ -29,6 +29,7 @@ from porchain.cli.common import (
     table,
 )
 from porchain.errors import PorchainError
+from porchain.extras import require_research
 from porchain.rpc.client import RPCClient
 from porchain.units import format_amount
 
@@ -237,6 +238,8 @@ def gov_graph(
     output: str,
 ) -> None:
     """The citation graph of a post: what it cites (DEPTH hops) and who cites it."""
+    if png_path is not None:
+        require_research("gov graph --png")
     graph = fetch(rpc_client(ctx, rpc_url), "gov_citationGraph", post_id, depth)
     written = write_graph_files(graph, dot_path, png_path)
 

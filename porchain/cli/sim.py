@@ -21,6 +21,7 @@ from rich.progress import (
 )
 
 from porchain.cli.common import console, emit, output_option, table
+from porchain.extras import require_research
 from porchain.sim.scenario import MAX_SLOTS, load_scenario
 
 DEFAULT_SLOTS = 200
@@ -89,6 +90,7 @@ def run(
     """Run SCENARIO (a devnet manifest with [network] and [load]) for --slots slots; write
     metrics.csv, events.jsonl, summary.json and report.md with its plots in --out. The same
     seed gives the same files."""
+    require_research("sim run")  # its report's plots
     from porchain.sim.runner import run_scenario  # the node stack: only when running
 
     scenario = load_scenario(scenario_path)
@@ -161,6 +163,7 @@ def _render(data: dict[str, Any]) -> None:
 def report(directory: Path, output: str) -> None:
     """Rebuild report.md and its plots in DIR from the files a `sim run` wrote there
     (metrics.csv, events.jsonl, summary.json), without rerunning the simulation."""
+    require_research("sim report")
     from porchain.sim.report import write_report  # matplotlib: only when plotting
 
     written = write_report(directory)
@@ -234,6 +237,7 @@ def sweep(
 ) -> None:
     """Run SCENARIO for every combination of --param values and every seed, in parallel on
     Dask; write sweep.csv (one row a run) and sweep.md (mean and 95% CI per grid point)."""
+    require_research("sim sweep")
     from porchain.cli import sim_sweep  # imports Dask: only when sweeping
 
     if scheduler is not None and workers is not None:
