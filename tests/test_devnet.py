@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -23,7 +24,8 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from porchain.chain import Chain
-from porchain.cli.devnet_view import chain_lines, status_view
+from porchain.cli import invocation
+from porchain.cli.devnet_view import accounts_block, chain_lines, status_view
 from porchain.cli.main import cli
 from porchain.composition import default_rules
 from porchain.crypto.keys import PrivateKey
@@ -628,6 +630,7 @@ def node_answers(devnet: Devnet, name: str, **info: Any) -> dict[str, Any]:
             {"slot": 11, "epoch": 2, "start_ms": 0, "producer": "0x" + "99" * 20},
         ],
         "por_listPools": [{"id": 1}, {"id": 2}],
+        "por_getAccount": {"balance": "1500000000", "grep": "7"},
     }
 
 
@@ -635,7 +638,9 @@ def test_status_from_fake_nodes(tmp_path: Path, fake_node: int) -> None:
     devnet = fake_devnet(tmp_path, [fake_node, fake_node])
     FakeNode.answers = node_answers(devnet, "node1")
     states = {"node1": ProcState(11, RUNNING), "node2": ProcState(12, PAUSED)}
-    status = collect_status(devnet, states, controller_pid=99)
+    status = collect_status(
+        devnet, states, controller_pid=99, balances=True, program=".venv/bin/porchain"
+    )
     node1, node2 = status.nodes
     assert (node1.height, node1.finalized, node1.peers, node1.head_hash) == (7, 4, 3, "0x07")
     assert node2.state == "paused" and node2.height is None  # not asked: it cannot answer
@@ -649,12 +654,16 @@ def test_status_from_fake_nodes(tmp_path: Path, fake_node: int) -> None:
             "address": "0x" + "aa" * 20,
             "key_file": str(tmp_path / "accounts" / "keystore" / "alice.json"),
             "password": "",
+            "balance": "1500000000",
+            "grep": "7",
         }
     ]
-    assert data["hint"] == (
-        f"PORCHAIN_PASSWORD= porchain --datadir {tmp_path / 'accounts'} "
+    assert data["hint"] == (  # as run by the README's install, which puts nothing on PATH
+        f".venv/bin/porchain --datadir {tmp_path / 'accounts'} "
         "tx transfer alice 1.5 --from alice --wait"
     )
+    found = collect_status(devnet, states, program="porchain", found_by_cli=True)
+    assert found.hint == "porchain tx transfer alice 1.5 --from alice --wait"  # no --datadir
 
 
 def test_status_never_shows_another_network_as_a_node(tmp_path: Path, fake_node: int) -> None:
@@ -811,7 +820,7 @@ def test_cli_status_down_logs_reset_on_a_stopped_devnet(created: Devnet) -> None
     assert all(Path(a["key_file"]).is_file() and a["password"] == "" for a in status["accounts"])
 
     text = devnet_cli(root, "status").output
-    assert created.nodes[0].rpc_url in text and "PORCHAIN_PASSWORD=" in text
+    assert created.nodes[0].rpc_url in text and "password: empty, press Enter" in text
 
     result = devnet_cli(root, "down")
     assert result.exit_code == 0 and "no node was running" in result.output
@@ -935,3 +944,38 @@ def test_a_restart_perturbation_on_a_taken_port_fails_and_the_run_goes_on(
         "program; stop that first, or run this devnet from another --dir"
     ]
     assert not created.pid_file("node1").exists()
+
+
+def test_devnet_up_prints_the_accounts_block(tmp_path: Path, fake_node: int) -> None:
+    """Issue 17, friction 1: the dev accounts with their `$` and gREP, key files and password,
+    every node's RPC, and commands that work as pasted."""
+    devnet = fake_devnet(tmp_path, [fake_node, fake_node])
+    FakeNode.answers = node_answers(devnet, "node1")
+    states = {"node1": ProcState(11, RUNNING), "node2": ProcState(12, RUNNING)}
+    status = collect_status(devnet, states, balances=True, program=".venv/bin/porchain")
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(accounts_block(status))
+    text = console.export_text()
+    assert "password: empty, press Enter at the prompt" in text
+    assert re.search(r"alice\s+0x(aa){20}\s+1\.5\s+0\.000000007\s+\S+alice\.json", text), text
+    assert f"node1  http://127.0.0.1:{fake_node}  (the accounts' node)" in text
+    datadir = f"--datadir {tmp_path / 'accounts'}"
+    assert f".venv/bin/porchain {datadir} tx transfer alice 1.5 --from alice --wait" in text
+    assert f".venv/bin/porchain {datadir} chain account alice" in text
+    assert f".venv/bin/porchain chain head --rpc http://127.0.0.1:{fake_node}" in text
+
+
+@pytest.mark.parametrize(
+    ("argv0", "on_path", "shown"),
+    [
+        (".venv/bin/porchain", None, ".venv/bin/porchain"),  # the README's install
+        ("/opt/x/bin/porchain", "/opt/x/bin/porchain", "porchain"),  # activated
+        ("/opt/x/bin/porchain", "/usr/bin/porchain", "/opt/x/bin/porchain"),  # another on PATH
+        ("/src/porchain/__main__.py", None, "/usr/bin/python3 -m porchain"),  # python -m
+    ],
+)
+def test_printed_commands_run_this_porchain(
+    argv0: str, on_path: str | None, shown: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(invocation.shutil, "which", lambda name: on_path)
+    assert invocation.program(argv0, "/usr/bin/python3") == shown

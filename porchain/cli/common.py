@@ -36,6 +36,9 @@ class Home:
     datadir: Path
     found: str | None = None  # why this one, when the CLI found it rather than was told
 
+    def holds_keys(self) -> bool:
+        return any(self.keystore.directory.glob("*"))
+
     def where(self) -> str:
         """Which data directory this is and how to choose another, for errors."""
         why = f", {self.found}" if self.found else ""

@@ -19,8 +19,15 @@ from types import FrameType
 import click
 import trio
 
-from porchain.cli.common import Home, console, emit, output_option
-from porchain.cli.devnet_view import ForegroundView, print_unclipped, report_view, status_view
+from porchain.cli.common import DEFAULT_DATADIR, Home, console, emit, output_option
+from porchain.cli.devnet_view import (
+    ForegroundView,
+    accounts_block,
+    print_unclipped,
+    report_view,
+    status_view,
+)
+from porchain.cli.invocation import program
 from porchain.composition import default_rules
 from porchain.devnet.controller import run_controller
 from porchain.devnet.errors import DevnetError
@@ -101,7 +108,20 @@ def devnet(ctx: click.Context, root: Path) -> None:
 
 def current_status(devnet_: Devnet, supervisor: Supervisor | None = None) -> DevnetStatus:
     supervisor = supervisor or Supervisor(devnet_)
-    return collect_status(devnet_, supervisor.states(), controller_pid=controller_pid(devnet_))
+    return collect_status(
+        devnet_,
+        supervisor.states(),
+        controller_pid=controller_pid(devnet_),
+        balances=True,
+        program=program(),
+        found_by_cli=found_by_cli(devnet_),
+    )
+
+
+def found_by_cli(devnet_: Devnet) -> bool:
+    """Whether a client command with no --datadir uses this devnet's accounts while it runs
+    (porchain.cli.main.client_home): it is the default devnet, and ~/.porchain has no keys."""
+    return devnet_.root == DEFAULT_DATADIR / "devnet" and not Home(DEFAULT_DATADIR).holds_keys()
 
 
 def print_status(output: str, status: DevnetStatus) -> None:
@@ -248,6 +268,7 @@ def up_foreground(devnet_: Devnet, supervisor: Supervisor) -> None:
     try:
         with console.status("starting every node, then relays and builders..."):
             start_in_order(devnet_, supervisor, devnet_.process_names, [])
+        print_unclipped(console, accounts_block(current_status(devnet_, supervisor)))
         with ForegroundView(console) as view:
             trio.run(
                 partial(

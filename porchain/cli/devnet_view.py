@@ -14,6 +14,7 @@ from rich.text import Text
 
 from porchain.behaviours import BEHAVIOURS, HONEST
 from porchain.devnet.status import RELAY_BLOCKS, DevnetStatus, NodeStatus
+from porchain.units import format_amount
 
 STATE_STYLES = {"running": "green", "paused": "yellow", "down": "red"}
 PRODUCERS_SHOWN = 6
@@ -153,11 +154,54 @@ def live_view(status: DevnetStatus | None) -> RenderableType:
 
 def accounts_table(status: DevnetStatus) -> Table:
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("account", "address", "key file"):
-        table.add_column(column)
+    for column in ("account", "address", "$", "gREP", "key file"):
+        table.add_column(column, justify="right" if column in ("$", "gREP") else "left")
     for account in status.accounts:
-        table.add_row(account.name, account.address, account.key_file)
+        table.add_row(
+            account.name,
+            account.address,
+            _amount(account.balance),
+            _amount(account.grep),
+            account.key_file,
+        )
     return table
+
+
+def _amount(base_units: str | None) -> str:
+    return "-" if base_units is None else format_amount(int(base_units))
+
+
+def accounts_block(status: DevnetStatus) -> RenderableType:
+    """The dev accounts, every node's RPC and the commands to use them, as anvil prints them
+    at start: what a newcomer needs to begin."""
+    first = status.accounts[0].name if status.accounts else "alice"
+    nodes = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("node", "rpc", "p2p"):
+        nodes.add_column(column)
+    for index, node in enumerate(status.nodes):
+        nodes.add_row(
+            node.name, node.rpc + ("  (the accounts' node)" if index == 0 else ""), node.p2p
+        )
+    other = status.nodes[1].rpc if len(status.nodes) > 1 else None
+    commands = [
+        *([status.hint] if status.hint else []),
+        status.command(f"chain account {first}"),
+        status.command("gov list"),
+        *([f"{status.program} chain head --rpc {other}"] if other else []),
+    ]
+    return Group(
+        Text(
+            f"dev accounts (password: empty, press Enter at the prompt; key files in "
+            f"{status.accounts_datadir}/keystore):",
+            style="bold",
+        ),
+        accounts_table(status),
+        Text(""),
+        nodes,
+        Text(""),
+        Text("try:", style="bold"),
+        Text("\n".join(f"  {line}" for line in commands)),
+    )
 
 
 def status_view(status: DevnetStatus) -> RenderableType:
@@ -168,12 +212,7 @@ def status_view(status: DevnetStatus) -> RenderableType:
     if any(node.relays for node in status.nodes):
         parts += [Text(""), sourcing_table(status)]
     if status.accounts:
-        parts += [
-            Text(""),
-            accounts_table(status),
-            Text(""),
-            Text(f"dev accounts have an empty password; node 1 answers for them:\n  {status.hint}"),
-        ]
+        parts += [Text(""), accounts_block(status)]
     if status.controller_pid is not None:
         parts.append(Text(f"controlled by a foreground `devnet up` (pid {status.controller_pid})"))
     return Group(*parts)
@@ -298,6 +337,12 @@ def print_unclipped(console: Console, renderable: RenderableType) -> None:
     Console(file=console.file, width=width, highlight=False, soft_wrap=True).print(renderable)
 
 
+HEADS_LEGEND = (
+    f"every {SUMMARY_SECONDS:g} s a 'heads' line: NODE=#HEIGHT/FINALIZED/PEERSp for each node "
+    "(or its state: down, paused)"
+)
+
+
 def summary_line(status: DevnetStatus) -> str:
     """The devnet in one line, for logs: each node's height/finalized/peers, or its state."""
     parts = []
@@ -327,6 +372,8 @@ class ForegroundView:
                 live_view(None), console=self.console, auto_refresh=False, redirect_stderr=False
             )
             self.live.__enter__()
+        else:
+            self.event(HEADS_LEGEND)
         return self
 
     def __exit__(

@@ -109,7 +109,7 @@ def client_home(default: Home, command: str | None) -> Home:
     """For a command that uses accounts on a node, with no --datadir given: the default data
     directory if it holds keys, else the accounts of the one dev setup running (a devnet's, or
     `node run --dev`'s), so that `tx transfer bob 1 --from alice` works beside `devnet up`."""
-    if command not in CLIENT_COMMANDS or any(default.keystore.directory.glob("*")):
+    if command not in CLIENT_COMMANDS or default.holds_keys():
         return default
     return running_dev_home() or default
 

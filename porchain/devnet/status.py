@@ -10,6 +10,7 @@ node's port is asked too (a refused connection costs nothing), to say who holds 
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -76,6 +77,8 @@ class AccountStatus:
     address: str
     key_file: str
     password: str = ACCOUNT_PASSWORD
+    balance: str | None = None  # `$`, as the first node that answers has it (base units)
+    grep: str | None = None
 
 
 @dataclass
@@ -92,6 +95,14 @@ class DevnetStatus:
     open_pools: int | None = None
     services: list[ServiceStatus] = field(default_factory=list)
 
+    program: str = "porchain"  # how the user runs porchain (porchain.cli.invocation)
+    found_by_cli: bool = False  # the CLI finds the accounts with no --datadir (cli.main)
+
+    def command(self, args: str) -> str:
+        """A porchain command for the dev accounts, ready to paste."""
+        datadir = "" if self.found_by_cli else f"--datadir {shlex.quote(self.accounts_datadir)} "
+        return f"{self.program} {datadir}{args}"
+
     @property
     def hint(self) -> str | None:
         """A transfer between the first two dev accounts, ready to paste; None without any."""
@@ -99,10 +110,7 @@ class DevnetStatus:
             return None
         sender = self.accounts[0].name
         recipient = self.accounts[1].name if len(self.accounts) > 1 else sender
-        return (
-            f"PORCHAIN_PASSWORD= porchain --datadir {self.accounts_datadir} "
-            f"tx transfer {recipient} 1.5 --from {sender} --wait"
-        )
+        return self.command(f"tx transfer {recipient} 1.5 --from {sender} --wait")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,9 +135,13 @@ def collect_status(
     *,
     controller_pid: int | None = None,
     timeout: float = RPC_TIMEOUT_SECONDS,
+    balances: bool = False,
+    program: str = "porchain",
+    found_by_cli: bool = False,
 ) -> DevnetStatus:
-    """Ask every live node for its head, finality and peers; the schedule and open pools from
-    the first node that answers (they are the chain's, not the node's)."""
+    """Ask every live node for its head, finality and peers; the schedule and open pools (and,
+    with `balances`, the dev accounts' `$` and gREP) from the first node that answers (they
+    are the chain's, not the node's)."""
     nodes = [
         NodeStatus(n.name, n.rpc_url, n.p2p_address, n.address, n.node_id) for n in devnet.nodes
     ]
@@ -154,10 +166,14 @@ def collect_status(
         accounts_datadir=str(devnet.accounts_dir),
         controller_pid=controller_pid,
         services=[_service_status(s, states) for s in devnet.services],
+        program=program,
+        found_by_cli=found_by_cli,
     )
     source = next((n for n in nodes if n.state == RUNNING and n.height is not None), None)
     if source is not None:
         _query_chain(status, source, devnet.node_by_address(), timeout)
+        if balances:
+            _query_balances(status.accounts, RPCClient(source.rpc, timeout=timeout))
     return status
 
 
@@ -232,6 +248,15 @@ def _query_chain(
         status.open_pools = len(client.call("por_listPools", "open", MAX_OPEN_POOLS))
     except (RPCClientError, RemoteError, KeyError, TypeError):
         pass  # the node went away between the two queries: the next refresh will tell
+
+
+def _query_balances(accounts: list[AccountStatus], client: RPCClient) -> None:
+    for account in accounts:
+        try:
+            answer = client.call("por_getAccount", account.address)
+            account.balance, account.grep = str(answer["balance"]), str(answer["grep"])
+        except (RPCClientError, RemoteError, KeyError, TypeError):
+            return  # the node went away: the balances are unknown this time
 
 
 def _behaviour(value: Any) -> dict[str, Any] | None:
