@@ -664,6 +664,9 @@ def test_status_from_fake_nodes(tmp_path: Path, fake_node: int) -> None:
     )
     found = collect_status(devnet, states, program="porchain", found_by_cli=True)
     assert found.hint == "porchain tx transfer alice 1.5 --from alice --wait"  # no --datadir
+    text = status_text(status)  # issue 17, friction 6: slots said as slots; heads shown
+    assert "next producers by slot: 10 node2, 11 0x99999999" in text
+    assert re.search(r"node1\s+running\s+11\s+7\s+0x07\s+4\s+3", text), text
 
 
 def test_status_never_shows_another_network_as_a_node(tmp_path: Path, fake_node: int) -> None:

@@ -264,6 +264,16 @@ def chain_schedule(ctx: click.Context, count: int, rpc_url: str | None, output: 
 POOL_STATUSES = tuple(STATUS_NAMES.values())
 
 
+def side_totals(pool: dict[str, Any]) -> tuple[int, int]:
+    """FOR and AGAINST: the totals a resolved pool keeps, or an open pool's stakes so far."""
+    if pool["status"] != "open":
+        return int(pool["for_total"]), int(pool["against_total"])
+    staked = {"for": 0, "against": 0}
+    for stake in pool["stakes"]:
+        staked[stake["side"]] += int(stake["amount"])
+    return staked["for"], staked["against"]
+
+
 @chain.command("pools")
 @click.option("--status", type=click.Choice(POOL_STATUSES), help="Only pools with this status.")
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
@@ -273,7 +283,8 @@ POOL_STATUSES = tuple(STATUS_NAMES.values())
 def chain_pools(
     ctx: click.Context, status: str | None, limit: int, rpc_url: str | None, output: str
 ) -> None:
-    """Validation pools, newest first, with their outcome."""
+    """Validation pools, newest first, with their outcome (FOR and AGAINST: the sides' totals
+    once resolved, the stakes so far while open)."""
     pools = rpc_client(ctx, rpc_url).call("por_listPools", status, limit)
 
     def render(rows: list[dict[str, Any]]) -> None:
@@ -292,8 +303,7 @@ def chain_pools(
                     p["kind"],
                     f"#{p['block_number']}" if p["block_number"] is not None else p["target"],
                     p["status"],
-                    amount(p["for_total"], ""),
-                    amount(p["against_total"], ""),
+                    *(amount(str(total), "") for total in side_totals(p)),
                     str(len(p["stakes"])),
                     f"#{p['closes_at']}",
                 ]

@@ -31,7 +31,18 @@ def _cell(value: object) -> str:
 def nodes_table(status: DevnetStatus) -> Table:
     table = Table(box=None, header_style="bold", pad_edge=False)
     notes = [_note(node) for node in status.nodes]
-    columns = ["node", "state", "pid", "height", "final", "peers", "behaviour", "rpc", "p2p"]
+    columns = [
+        "node",
+        "state",
+        "pid",
+        "height",
+        "head",
+        "final",
+        "peers",
+        "behaviour",
+        "rpc",
+        "p2p",
+    ]
     for column in columns + (["note"] if any(notes) else []):
         table.add_column(
             column, justify="right" if column in ("height", "final", "peers") else "left"
@@ -42,6 +53,7 @@ def nodes_table(status: DevnetStatus) -> Table:
             Text(node.state, style=STATE_STYLES.get(node.state, "")),
             _cell(node.pid),
             _cell(node.height),
+            _cell(node.head_hash[:10] if node.head_hash else None),  # a fork shows here
             _cell(node.finalized),
             _cell(node.peers),
             behaviour_cell(node.behaviour),
@@ -125,14 +137,14 @@ def _note(node: NodeStatus) -> str:
 
 def chain_lines(status: DevnetStatus) -> Text:
     producers = ", ".join(
-        f"{entry['node'] or entry['producer'][:10]}@{entry['slot']}"
+        f"{entry['slot']} {entry['node'] or entry['producer'][:10]}"
         for entry in status.next_producers[:PRODUCERS_SHOWN]
     )
     up = sum(node.up for node in status.nodes)
     lines = [
         f"devnet {status.name} ({status.preset}, chain {status.chain_id}): "
         f"{up}/{len(status.nodes)} nodes up, in {status.dir}",
-        f"next producers: {producers or '-'}",
+        f"next producers by slot: {producers or '-'}",
         f"open pools: {_cell(status.open_pools)}",
     ]
     return Text("\n".join(lines))
