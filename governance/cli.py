@@ -63,7 +63,7 @@ for command in (draft, dry_run, propose, cite, vote):
 
 
 def status_of(post: dict[str, Any]) -> str:
-    """A comment's status, a proposal's stage (its own pool's status is in `show`)."""
+    """A comment's status, a proposal's stage (its value pool's status is in `show`)."""
     proposal = post["proposal"]
     return post["status"] if proposal is None else proposal["stage"]
 
@@ -131,10 +131,14 @@ def gov_show(ctx: click.Context, post_id: str, rpc_url: str | None, output: str)
             ("id", p["id"]),
             ("kind", p["kind"]),
             ("title", p["title"]),
-            ("status", p["status"]),
+            *([("stage", p["proposal"]["stage"])] if p["proposal"] is not None else []),
+            *([("status", p["status"])] if p["proposal"] is None else []),
             ("value", grep(p["value"])),
             ("created", f"block #{p['created_at']}"),
-            ("pool", f"#{p['pool_id']} ({p['pool_status']}, closes after #{p['pool_closes_at']})"),
+            (
+                "value pool",
+                f"#{p['pool_id']} ({p['pool_status']}, closes after #{p['pool_closes_at']})",
+            ),
         ]
         rows += [("author", f"{a['address']} {weight(a['weight_ppm'])}") for a in p["authors"]]
         rows += [
@@ -143,15 +147,16 @@ def gov_show(ctx: click.Context, post_id: str, rpc_url: str | None, output: str)
         ]
         proposal = p["proposal"]
         if proposal is not None:
-            rows.append(("stage", proposal["stage"]))
             if proposal["stage_pool_id"]:
+                closes = proposal["stage_pool_closes_at"]
                 rows.append(
                     (
                         "stage pool",
-                        f"#{proposal['stage_pool_id']} ({proposal['stage_pool_status']})",
+                        f"#{proposal['stage_pool_id']} ({proposal['stage_pool_status']}, "
+                        f"closes after #{closes})",
                     )
                 )
-            if proposal["stage_ends"]:
+            elif proposal["stage_ends"]:  # discussion: no pool, it ends at a block
                 rows.append(("stage ends", f"block #{proposal['stage_ends']}"))
             if proposal["activation_height"]:
                 rows.append(("active from", f"block #{proposal['activation_height']}"))

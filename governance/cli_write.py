@@ -284,7 +284,10 @@ def send_post(
         client, key, TxKind.POST, payload.to_rlp(), fee=fee, nonce=nonce
     )
     extra = {"post_id": "0x" + tx.hash.hex(), "kind": made.kind}
-    send_and_report(client, tx, wait=wait, timeout=timeout, output=output, extra=extra)
+    post_fee = ("post fee", int(client.call("por_getParams")["params"]["post_fee"]))
+    send_and_report(
+        client, tx, wait=wait, timeout=timeout, output=output, extra=extra, charge=post_fee
+    )
 
 
 @click.command("propose")

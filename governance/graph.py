@@ -28,6 +28,7 @@ def node_json(state: State, post_id: bytes, depth: int) -> dict[str, Any]:
             "kind": "incinerator",
             "value": None,
             "status": None,
+            "stage": None,
             "depth": depth,
         }
     post = o.post(state, post_id)
@@ -36,7 +37,10 @@ def node_json(state: State, post_id: bytes, depth: int) -> dict[str, Any]:
         "title": post.title.decode(errors="replace"),
         "kind": o.KIND_NAMES.get(post.kind, str(post.kind)),
         "value": str(post.value),
-        "status": o.STATUS_NAMES.get(post.status, str(post.status)),
+        "status": o.STATUS_NAMES.get(post.status, str(post.status)),  # of its value pool
+        "stage": o.STAGE_NAMES.get(post.stage, str(post.stage))
+        if post.kind == o.PROPOSAL
+        else None,
         "depth": depth,
     }
 

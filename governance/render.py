@@ -27,12 +27,18 @@ def percent(weight_ppm: int) -> str:
     return f"{weight_ppm / 10_000:+g}%"
 
 
+def standing(node: dict[str, Any]) -> str:
+    """A proposal's stage, a comment's status: what `gov list` shows (a proposal's status is
+    its value pool's, shown by `gov show` as such)."""
+    return node.get("stage") or node["status"]
+
+
 def label(node: dict[str, Any]) -> str:
     if node["kind"] == "incinerator":
         return node["title"]
     value = format_amount(int(node["value"]))
     return (
-        f"{short_id(node['id'])} {node['title']!r} [{node['kind']}, {node['status']}, {value} gREP]"
+        f"{short_id(node['id'])} {node['title']!r} [{node['kind']}, {standing(node)}, {value} gREP]"
     )
 
 
@@ -86,7 +92,7 @@ def to_dot(graph: Graph) -> str:
     for node in graph["nodes"]:
         text = node["title"]
         if node["kind"] != "incinerator":
-            text = f"{short_id(node['id'])}\n{node['title']}\n{node['kind']}, {node['status']}, "
+            text = f"{short_id(node['id'])}\n{node['title']}\n{node['kind']}, {standing(node)}, "
             text += f"{format_amount(int(node['value']))} gREP"
         style = ", penwidth=2" if node["id"] == graph["root"] else ""
         lines.append(f"  {_dot_quote(node['id'])} [label={_dot_quote(text)}{style}];")
@@ -150,7 +156,7 @@ def write_png(graph: Graph, path: Path) -> None:
         text = node["title"]
         if node["kind"] != "incinerator":
             text = f"{short_id(node['id'])}\n{node['title'][:28]}"
-            text += f"\n{format_amount(int(node['value']))} gREP, {node['status']}"
+            text += f"\n{format_amount(int(node['value']))} gREP, {standing(node)}"
         bold = node["id"] == graph["root"]
         axes.text(
             *positions[node["id"]],

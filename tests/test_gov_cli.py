@@ -314,12 +314,14 @@ INC = "0x" + INCINERATOR_POST.hex()
 
 def sample_graph() -> dict[str, Any]:
     def node(post_id: str, title: str, depth: int, kind: str = "comment") -> dict[str, Any]:
+        proposal = kind == "proposal"  # passed and active; its value pool had no quorum
         return {
             "id": post_id,
             "title": title,
             "kind": kind,
             "value": "1500000000",
-            "status": "accepted",
+            "status": "no_quorum" if proposal else "accepted",
+            "stage": "active" if proposal else None,
             "depth": depth,
         }
 
@@ -352,7 +354,7 @@ def sample_graph() -> dict[str, Any]:
 
 def test_graph_as_a_text_tree() -> None:
     assert render.tree_lines(sample_graph()) == [
-        "0x11111111 'Raise the subsidy' [proposal, accepted, 1.5 gREP]",
+        "0x11111111 'Raise the subsidy' [proposal, active, 1.5 gREP]",  # its stage
         "├─ +30% 0x22222222 'Fees are low' [comment, accepted, 1.5 gREP]",
         "│  └─ -20% 0x33333333 'Old idea' [comment, accepted, 1.5 gREP]",
         "└─ +5% (the incinerator)",
@@ -365,7 +367,7 @@ def test_graph_as_dot() -> None:
     dot = render.to_dot(sample_graph())
     assert dot.startswith("digraph citations {\n") and dot.endswith("}\n")
     assert (
-        f'"{ROOT}" [label="0x11111111\\nRaise the subsidy\\nproposal, accepted, 1.5 gREP", '
+        f'"{ROOT}" [label="0x11111111\\nRaise the subsidy\\nproposal, active, 1.5 gREP", '
         "penwidth=2];" in dot
     )
     assert f'"{CITED}" -> "{DEEPER}" [label="-20%", color="{render.AGAINST_COLOUR}"' in dot
@@ -479,6 +481,11 @@ async def test_every_command_against_a_node(home: Path, node: Node, tmp_path: Pa
     proposed = await gov_json(home, node, "propose", str(draft), "--from", "alice")
     proposal = proposed["post_id"]
     assert proposal == dry["hash"]
+    # issue 17, friction 5: the fee it reports is the one dry-run showed, post fee included
+    assert (
+        proposed["post_fee"] == dry["fee"]["post"] and proposed["fee"] == dry["fee"]["transaction"]
+    )
+    assert proposed["total_fee"] == dry["fee"]["total"]
     produce(node)
 
     listed = await gov_json(home, node, "list")
@@ -494,6 +501,7 @@ async def test_every_command_against_a_node(home: Path, node: Node, tmp_path: Pa
     assert show_text.rstrip().endswith("\n\nBlocks should pay more.")
     show_text = squashed(show_text)
     assert "stage discussion" in show_text and "set subsidy 25000000000" in show_text
+    assert "status" not in show_text and "value pool #" in show_text  # the stage is its state
     assert (await gov_json(home, node, "show", proposal))["body"] == "Blocks should pay more.\n"
 
     # the stages, voted with the default pool

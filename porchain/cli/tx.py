@@ -148,6 +148,15 @@ def send_raw(client: RPCClient, tx: Transaction) -> None:
             raise
 
 
+def fee_text(sent: dict[str, Any], charge: tuple[str, int] | None) -> str:
+    fee = f"{format_amount(int(sent['fee']))} $"
+    if charge is None:
+        return fee
+    name, charged = charge
+    total = format_amount(int(sent["total_fee"]))
+    return f"{total} $ ({fee} transaction + {format_amount(charged)} $ {name})"
+
+
 def send_and_report(
     client: RPCClient,
     tx: Transaction,
@@ -158,9 +167,12 @@ def send_and_report(
     extra: dict[str, Any] | None = None,
     replace: bool = True,
     resend: Callable[[Transaction], Transaction] | None = None,
+    charge: tuple[str, int] | None = None,
 ) -> None:
     """Send (refused, with `replace` false, if a pending transaction has its nonce); report the
-    hash, fee and status, and `extra` fields first (e.g. a post id). With `resend`, a
+    hash, fee and status, and `extra` fields first (e.g. a post id). A `charge` (what the
+    transaction pays besides its fee, e.g. ("post fee", 1 $)) is reported with the fee, as
+    `gov dry-run` reports it. With `resend`, a
     transaction that leaves the mempool unincluded while we wait is given to it to send again
     (at most RESENDS times), and what it sent is waited for and reported."""
     client.call("por_sendRawTransaction", "0x" + tx.encoded.hex(), replace)
@@ -173,6 +185,10 @@ def send_and_report(
         "nonce": tx.nonce,
         "status": "pending",
     }
+    if charge is not None:
+        name, charged = charge
+        result[name.replace(" ", "_")] = str(charged)
+        result["total_fee"] = str(tx.fee + charged)
     if wait:
         result.update(
             status="included", block_number=found["block_number"], block_hash=found["block_hash"]
@@ -182,7 +198,7 @@ def send_and_report(
         lines = [(key.replace("_", " "), d[key]) for key in extra or {}]
         lines += [
             ("hash", d["hash"]),
-            ("fee", f"{format_amount(int(d['fee']))} $"),
+            ("fee", fee_text(d, charge)),
             ("status", d["status"]),
         ]
         if "block_number" in d:
