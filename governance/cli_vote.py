@@ -2,7 +2,7 @@
 
 A post may have up to three pools: its own (its value), and for a proposal the sentiment and
 binding votes (whether its changes take effect). By default a vote goes where the member most
-likely means it: the proposal's open stage vote, else the post's own pool; `--pool` names one.
+likely means it: the proposal's open stage vote, else the post's value pool; `--pool` names one.
 
 `--await-pool post|sentiment|binding` waits for that pool to open (the post to be in a block,
 the proposal to reach that stage) and votes in it at once: the costly part (starting, unlocking
@@ -41,8 +41,8 @@ def open_pool_of(post: dict[str, Any], head: int) -> tuple[int, str]:
     ):
         return proposal["stage_pool_id"], f"{proposal['stage']} vote"
     if post["pool_status"] == "open" and head < post["pool_closes_at"]:
-        return post["pool_id"], "the post's own pool"
-    where = f"its own pool #{post['pool_id']} is {post['pool_status']}"
+        return post["pool_id"], "the post's value pool"
+    where = f"its value pool #{post['pool_id']} is {post['pool_status']}"
     if proposal is not None:
         where += f", the proposal is in stage {proposal['stage']}"
         if proposal["stage"] == "discussion":
@@ -52,7 +52,7 @@ def open_pool_of(post: dict[str, Any], head: int) -> tuple[int, str]:
 
 def named_pool(post: dict[str, Any], pool_id: int) -> str:
     """What `--pool` names, refusing a pool that is not one of the post's."""
-    pools = {post["pool_id"]: "the post's own pool"}
+    pools = {post["pool_id"]: "the post's value pool"}
     proposal = post["proposal"]
     if proposal is not None:
         for stage in ("sentiment", "binding"):
@@ -77,9 +77,9 @@ def awaited_pool(post: dict[str, Any] | None, kind: str, head: int) -> tuple[int
         return None  # the post is not in a block yet
     if kind == "post":
         if post["pool_status"] == "open" and head < post["pool_closes_at"]:
-            return post["pool_id"], "the post's own pool"
+            return post["pool_id"], "the post's value pool"
         raise PorchainError(
-            f"the own pool #{post['pool_id']} of post {post['id'][:10]} is {post['pool_status']}"
+            f"the value pool #{post['pool_id']} of post {post['id'][:10]} is {post['pool_status']}"
         )
     proposal = post["proposal"]
     if proposal is None:
@@ -118,7 +118,7 @@ def wait_for_pool(client: RPCClient, post_id: str, kind: str, timeout: float) ->
 @click.option(
     "--await-pool",
     type=click.Choice(AWAITABLE),
-    help="Wait (up to --timeout) for the post's own pool or the proposal's stage vote to open, "
+    help="Wait (up to --timeout) for the post's value pool or the proposal's stage vote to open, "
     "then vote in it at once.",
 )
 @tx_options
@@ -135,7 +135,7 @@ def vote(
     **options: Any,
 ) -> None:
     """Stake gREP FOR or AGAINST a post (ID or a unique prefix): by default in the
-    proposal's open stage vote, else in the post's own pool."""
+    proposal's open stage vote, else in the post's value pool."""
     if stake == 0:
         raise click.BadParameter("stake some gREP (more than 0)", param_hint="--stake")
     if await_pool and pool_id is not None:

@@ -222,7 +222,7 @@ def test_a_proposal_is_voted_in_and_changes_the_chain(
     votes = members.await_votes(comment[:12], "post", ["carol", "dave"], "25")
     assert members.send_when_waiting(votes, *fees) == comment
     notes = members.landed(votes, f"{comment}:post")
-    assert all("the post's own pool" in note for note in notes)
+    assert all("the post's value pool" in note for note in notes)
     accepted = wait_for(
         lambda: (p := members.post(comment))["status"] == "accepted" and p,
         "bob's comment accepted",

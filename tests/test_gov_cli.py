@@ -435,7 +435,7 @@ async def test_every_command_against_a_node(home: Path, node: Node, tmp_path: Pa
         result = await gov(
             home, node, "vote", comment[:12], "for", "--stake", "25", "--from", voter
         )
-        assert "voted for with 25 gREP on pool #" in result.stderr and "own pool" in result.stderr
+        assert "voted for with 25 gREP on pool #" in result.stderr and "value pool" in result.stderr
         assert "status  pending" in ok(result)
     produce(node)
     tally = await gov_json(home, node, "tally", comment)
@@ -566,10 +566,10 @@ async def test_query_errors_are_one_line(home: Path, node: Node) -> None:
     error = one_error_line(await gov(home, node, *vote, "999"))
     assert error == (
         f"Error: pool #999 is not a pool of post {sent['post_id'][:10]} "
-        f"(its pools: #{pool} (the post's own pool))"
+        f"(its pools: #{pool} (the post's value pool))"
     )
     result = await gov(home, node, *vote, str(pool))
-    assert f"voted against with 1 gREP on pool #{pool} (the post's own pool)" in result.stderr
+    assert f"voted against with 1 gREP on pool #{pool} (the post's value pool)" in result.stderr
     assert ok(result) and len(node.mempool.pending_from(NAMES["carol"].address)) == 1
     bad = Path(home) / "bad.json"
     bad.write_text(json.dumps({"title": "T", "citations": [{"post": unknown, "weight": 1}]}))
@@ -634,7 +634,7 @@ async def test_vote_awaits_the_pool_it_names(
     proposal = (await gov_json(home, node, "propose", str(draft), "--from", "alice"))["post_id"]
     own = await vote_when("post", "carol", proposal, lambda: produce(node))  # post in a block
     assert "waiting for the post pool of post" in own.stderr
-    assert "(the post's own pool)" in own.stderr
+    assert "(the post's value pool)" in own.stderr
     shown = await gov_json(home, node, "show", proposal)
     sentiment = await vote_when(
         "sentiment", "bob", proposal, lambda: produce_until(node, shown["proposal"]["stage_ends"])
