@@ -33,3 +33,32 @@ def test_the_snapshot_guide_s_trust_net_example_loads() -> None:
     assert example is not None, "docs/snapshots.md has no trust-net example"
     trust = TrustNet.from_dict(tomllib.loads(example.group(1)), source="docs/snapshots.md")
     assert trust.k == 2 and sorted(trust.authorities.values()) == ["alice", "bob", "carol"]
+
+
+# a command position: a line's start (after a `$ ` prompt or VAR=value assignments), or after
+# `;`, `&`, `|`, `(`, `time`, `nohup` or `watch`
+COMMAND_POSITION = r"(^\s*(?:\$ )?|[;&|(]\s*|\b(?:time|nohup|watch)\s+|^\s*(?:[A-Z_]+=\S*\s+)+)"
+BARE_PORCHAIN = re.compile(COMMAND_POSITION + r"porchain(?=\s|$)")
+
+
+def code_lines(path: Path) -> list[tuple[int, str]]:
+    """The lines of a markdown file's code: fenced blocks and 4-space indented lines."""
+    lines, fenced = [], False
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if line.startswith("```"):
+            fenced = not fenced
+        elif fenced or line.startswith("    "):
+            lines.append((number, line))
+    return lines
+
+
+def test_documented_commands_run_as_the_readme_installs_porchain() -> None:
+    """Issue 17, friction 2: the README's install puts nothing on PATH, so a documented
+    `porchain ...` was `command not found` when pasted; they say `.venv/bin/porchain`."""
+    bare = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in [DOCS.parent / "README.md", *sorted(DOCS.glob("*.md"))]
+        for number, line in code_lines(path)
+        if BARE_PORCHAIN.search(line)
+    ]
+    assert not bare, "\n".join(bare)
