@@ -28,6 +28,7 @@ from porchain.cli.devnet_view import (
     status_view,
 )
 from porchain.cli.invocation import program
+from porchain.cli.snapshot import load_trust, trust_options
 from porchain.composition import default_rules
 from porchain.devnet.controller import run_controller
 from porchain.devnet.errors import DevnetError
@@ -56,7 +57,6 @@ from porchain.devnet.status import DevnetStatus, collect_status
 from porchain.genesis import Genesis
 from porchain.params import preset_names
 from porchain.snapshot.bootstrap import replace_chain
-from porchain.snapshot.trustnet import TrustNet
 
 FOLLOW_POLL_SECONDS = 0.25
 
@@ -325,18 +325,9 @@ def stop_everything(devnet_: Devnet) -> dict[str, object]:
 @devnet.command("restart")
 @dir_option
 @click.argument("names", nargs=-1, required=True, metavar="NODE...")
-@click.option(
-    "--snapshot",
-    "snapshot_source",
-    metavar="FILE|URL",
-    help="Restart them afresh from this signed snapshot (a peer's "
-    "http://host:port/snapshots/latest): their chain data is replaced (docs/snapshots.md).",
-)
-@click.option(
-    "--trustnet",
-    "trustnet_file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="The authorities whose signatures --snapshot needs, and how many (k).",
+@trust_options(
+    "Restart them afresh from this signed snapshot (a peer's "
+    "http://host:port/snapshots/latest): their chain data is replaced (docs/snapshots.md)."
 )
 @output_option
 @click.pass_context
@@ -348,12 +339,10 @@ def devnet_restart(
     output: str,
 ) -> None:
     """Stop (if running) and start nodes; return once they answer RPC."""
-    if snapshot_source is not None and trustnet_file is None:
-        raise click.UsageError("--snapshot needs --trustnet FILE: the authorities to trust")
+    trust = load_trust(snapshot_source, trustnet_file)
     devnet_ = devnet_dir(ctx).load()
     for name in names:
         devnet_.datadir(name)  # refuse unknown names before touching anything
-    trust = TrustNet.load(trustnet_file) if trustnet_file is not None else None
     supervisor = Supervisor(devnet_)
     supervisor.stop(names)
     try:

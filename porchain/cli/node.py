@@ -22,7 +22,7 @@ from porchain.cli.common import (
     unlock_key,
 )
 from porchain.cli.keys import LIGHT_SCRYPT_N
-from porchain.cli.snapshot import progress_of
+from porchain.cli.snapshot import load_trust, progress_of, trust_options
 from porchain.clock import SlotClock
 from porchain.composition import default_rules
 from porchain.constants import DEFAULT_RPC_PORT
@@ -37,7 +37,6 @@ from porchain.node import Node, NodeConfig, run_until_signalled
 from porchain.pbs.client import RelayAddress
 from porchain.rpc.server import parse_cors
 from porchain.snapshot.bootstrap import open_from_snapshot
-from porchain.snapshot.trustnet import TrustNet
 
 log = logging.getLogger("porchain.node")
 
@@ -147,19 +146,10 @@ def node() -> None:
     is_flag=True,
     help="Allow --behaviour on any chain.",
 )
-@click.option(
-    "--snapshot",
-    "snapshot_source",
-    metavar="FILE|URL",
-    help="Start a new node from this state snapshot (a file, or a peer's "
+@trust_options(
+    "Start a new node from this state snapshot (a file, or a peer's "
     "http://host:port/snapshots/latest) instead of replaying every block: only if k of the "
-    "--trustnet authorities signed it (docs/snapshots.md).",
-)
-@click.option(
-    "--trustnet",
-    "trustnet_file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="The authorities whose signatures --snapshot needs, and how many (k).",
+    "--trustnet authorities signed it (docs/snapshots.md)."
 )
 @click.option("--mempool-size", type=click.IntRange(1), default=10_000, show_default=True)
 @click.option(
@@ -230,11 +220,9 @@ def node_run(
             bootnodes=bootnodes,
             max_peers=max_peers,
         )
-    if snapshot_source is not None and trustnet_file is None:
-        raise click.UsageError("--snapshot needs --trustnet FILE: the authorities to trust")
+    trust = load_trust(snapshot_source, trustnet_file)
     node_key = load_node_key(h.datadir / NODE_KEY_FILE)
-    if snapshot_source is not None:
-        trust = TrustNet.load(trustnet_file)
+    if snapshot_source is not None and trust is not None:
         with progress_of("checking the snapshot's entries", None) as advance:
             db, chain = open_from_snapshot(
                 h.chaindata, default_rules(), snapshot_source, trust, h.snapshot_dir, advance

@@ -54,6 +54,32 @@ def progress_of(what: str, total: int | None) -> Iterator[Callable[[int], None]]
         yield lambda done: bar.advance(task, done)
 
 
+def trust_options(snapshot_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--snapshot FILE|URL and --trustnet FILE, for the commands that start a node from one."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = click.option(
+            "--trustnet",
+            "trustnet_file",
+            type=click.Path(dir_okay=False, exists=True, path_type=Path),
+            help="The authorities whose signatures --snapshot needs, and how many (k).",
+        )(command)
+        return click.option(
+            "--snapshot", "snapshot_source", metavar="FILE|URL", help=snapshot_help
+        )(command)
+
+    return decorate
+
+
+def load_trust(snapshot_source: str | None, trustnet_file: Path | None) -> TrustNet | None:
+    """The trust net --snapshot needs: refused without one, None without --snapshot."""
+    if snapshot_source is None:
+        return None
+    if trustnet_file is None:
+        raise click.UsageError("--snapshot needs --trustnet FILE: the authorities to trust")
+    return TrustNet.load(trustnet_file)
+
+
 def at_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--at",
