@@ -425,6 +425,8 @@ def test_a_bad_trust_net_file_is_one_line(tmp_path: Path, case: str) -> None:
 def test_a_trust_net_round_trips_through_its_file(tmp_path: Path) -> None:
     trust = trust_net(k=3)
     assert TrustNet.load(write_trust(tmp_path, trust)) == trust
+    odd = TrustNet(2, {AUTHORITIES["alice"].address: 'a "quoted" one', STRANGER.address: "c\\d é"})
+    assert TrustNet.load(write_trust(tmp_path, odd)) == odd
 
 
 # -- headers below the snapshot, back to genesis ------------------------------------------------

@@ -12,6 +12,7 @@ any other key counts for nothing and is reported.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,8 @@ class TrustNet:
             name, address = entry["name"], entry["address"]
             if not isinstance(name, str) or not name or not isinstance(address, str):
                 raise TrustNetError(f"{where}: name and address are non-empty strings")
+            if not name.isprintable():
+                raise TrustNetError(f"{where}: the name {name!r} holds control characters")
             try:
                 key = parse_address(address)
             except (DecodeError, ValueError) as exc:
@@ -78,7 +81,8 @@ class TrustNet:
         lines = [f"k = {self.k}", ""]
         for address, name in self.authorities.items():
             checksummed = to_checksum_address(address)
-            lines += ["[[authority]]", f'name = "{name}"', f'address = "{checksummed}"', ""]
+            quoted = json.dumps(name, ensure_ascii=False)  # printable: a valid TOML string
+            lines += ["[[authority]]", f"name = {quoted}", f'address = "{checksummed}"', ""]
         return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from porchain.snapshot.check import verify
 from porchain.snapshot.format import SnapshotError
 from porchain.snapshot.make import write_snapshot
 from porchain.snapshot.sign import add_signature
-from porchain.snapshot.trustnet import TrustNet
+from porchain.snapshot.trustnet import TrustNet, TrustNetError
 from porchain.state.state import decode_journal, encode_journal
 from porchain.txjournal import TxJournal
 from porchain.types.blocks import Block, Header
@@ -319,3 +320,36 @@ def test_key_file_reader_raises_only_keystore_error(raw: bytes) -> None:
         path = Path(directory) / "key.json"
         path.write_bytes(raw)
         only(KeystoreError, read_key_file, path)
+
+
+# -- the trust-net file `node run --trustnet` reads ----------------------------------------------
+
+TRUST_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=50),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+AUTHORITY = st.fixed_dictionaries(
+    {
+        "name": st.text(max_size=8) | st.sampled_from(['a"b', "a\\b", "é", "x\x7f"]),
+        "address": st.sampled_from(["0x" + "ab" * 20, "0x" + "cd" * 20, "0x12", "x"]),
+    }
+)
+
+
+@fuzz_settings(100)
+@given(
+    st.one_of(
+        st.dictionaries(st.sampled_from(["k", "authority", "m"]), TRUST_VALUES, max_size=3),
+        st.fixed_dictionaries(
+            {"k": st.integers(-2, 4), "authority": st.lists(AUTHORITY | TRUST_VALUES, max_size=4)}
+        ),
+    )
+)
+def test_a_trust_net_raises_only_trust_net_error(data: dict[str, Any]) -> None:
+    trust = only(TrustNetError, TrustNet.from_dict, data)
+    if trust is not None:
+        assert 1 <= trust.k <= len(trust.authorities)
+        assert TrustNet.from_dict(tomllib.loads(trust.to_toml())) == trust
